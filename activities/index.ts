@@ -1,0 +1,42 @@
+// All activities, grouped by DAG step, bound to their dependencies. The worker registers
+// `orchestrationActivities` on the default queue and `trainingActivities` on the training queue.
+import type { ActivityDeps } from './deps';
+import { dataActivities } from './data-activities';
+import { dependantActivities } from './dependants';
+import { evaluateActivities } from './evaluate';
+import { failFastOnPermanentStorageErrors } from './failures';
+import { freshnessActivities } from './freshness';
+import { monitoringActivities } from './monitoring';
+import { pipelineRunActivities } from './pipeline-run';
+import { planActivities } from './plan';
+import { registerActivities } from './register';
+import { reportActivities } from './reports';
+import { rolloutActivities } from './rollout';
+import { testSetActivities } from './test-set';
+import { trainActivities } from './train';
+import { triggerActivities } from './triggers';
+
+export function orchestrationActivities(deps: ActivityDeps) {
+  return failFastOnPermanentStorageErrors({
+    ...pipelineRunActivities(deps),
+    ...planActivities(deps),
+    ...dataActivities(deps),
+    ...evaluateActivities(deps),
+    ...registerActivities(deps),
+    ...triggerActivities(deps),
+    ...dependantActivities(deps),
+    ...testSetActivities(deps),
+    ...reportActivities(deps),
+    ...monitoringActivities(deps),
+    ...rolloutActivities(deps),
+    ...freshnessActivities(deps),
+  });
+}
+
+export function trainingActivities(deps: ActivityDeps) {
+  return trainActivities(deps);
+}
+
+export type OrchestrationActivities = ReturnType<typeof orchestrationActivities>;
+export type TrainingActivities = ReturnType<typeof trainingActivities>;
+export type { ActivityDeps } from './deps';

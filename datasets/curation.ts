@@ -1,0 +1,209 @@
+// Dataset formation from a staged window: drop incomplete rows, dedupe, sample, split by time, purge
+// training rows whose labels were only known after validation begins, rebalance the training split.
+// Pure and seeded; every step reports rows before and after so the manifest says what curation did.
+import type { DataSpec } from '../spec/data-spec';
+import type { FeatureLayout } from '../spec/feature-layout';
+import { allIndices, rebalance, reservoirSample, seededRng, stratifiedSample, targetCount, uniformSample, weightedSample } from './sampling';
+import { SPLIT_TRAIN, SPLIT_VALIDATION, type DatasetColumns } from './snapshot';
+import type { StagedColumns } from './staged-window';
+import { timeOrderedSplit } from './time-split';
+
+export interface CurationStep {
+  step: string;
+  rowsBefore: number;
+  rowsAfter: number;
+  detail?: string;
+}
+
+export class CurationError extends Error {
+  override name = 'CurationError';
+}
+
+/** Rows with every feature and the label present (NaN / null mean missing). */
+export function dropIncomplete(columns: StagedColumns, layout: FeatureLayout, indices: Int32Array): { kept: Int32Array; detail: string } {
+  const missing: Record<string, number> = {};
+  const kept = indices.filter((row) => {
+    let ok = !Number.isNaN(columns.labels[row]);
+    if (!ok) missing.label = (missing.label ?? 0) + 1;
+    for (const name of layout.numeric) {
+      if (Number.isNaN(columns.numeric[name][row])) {
+        missing[name] = (missing[name] ?? 0) + 1;
+        ok = false;
+      }
+    }
+    for (const name of layout.categorical) {
+      if (columns.categorical[name][row] === null) {
+        missing[name] = (missing[name] ?? 0) + 1;
+        ok = false;
+      }
+    }
+    return ok;
+  });
+  const detail = Object.keys(missing).length ? `missing values: ${Object.entries(missing).map(([k, v]) => `${k} ${v}`).join(', ')}` : 'no missing values';
+  return { kept, detail };
+}
+
+/**
+ * Deduplication keeping the latest row. Rows arrive in time order (ties in write order), so "latest"
+ * is simply the last one seen. entity_time only compares rows of equal timestamp, which sit next to
+ * each other, so it needs no global map; entity keeps one row per entity.
+ */
+export function dedupe(columns: StagedColumns, indices: Int32Array, key: 'entity_time' | 'entity'): Int32Array {
+  const keep = new Uint8Array(indices.length);
+  if (key === 'entity') {
+    const lastOf = new Map<string, number>();
+    for (let i = 0; i < indices.length; i++) lastOf.set(columns.entityIds[indices[i]], i);
+    for (const i of lastOf.values()) keep[i] = 1;
+  } else {
+    let groupStart = 0;
+    while (groupStart < indices.length) {
+      const time = columns.eventTimeMs[indices[groupStart]];
+      let groupEnd = groupStart + 1;
+      while (groupEnd < indices.length && columns.eventTimeMs[indices[groupEnd]] === time) groupEnd++;
+      const lastOf = new Map<string, number>();
+      for (let i = groupStart; i < groupEnd; i++) lastOf.set(columns.entityIds[indices[i]], i);
+      for (const i of lastOf.values()) keep[i] = 1;
+      groupStart = groupEnd;
+    }
+  }
+  return indices.filter((_, i) => keep[i] === 1);
+}
+
+/** Applies data.sampling to the rows. */
+export function sampleRows(columns: StagedColumns, layout: FeatureLayout, indices: Int32Array, sampling: DataSpec['sampling'], seed: number): { kept: Int32Array; detail: string } {
+  const rng = seededRng(seed, 'sampling');
+  const n = indices.length;
+  switch (sampling.kind) {
+    case 'none':
+      return { kept: indices, detail: 'no sampling' };
+    case 'uniform': {
+      const k = targetCount(n, sampling);
+      return { kept: uniformSample(indices, k, rng), detail: `uniform ${k} of ${n}` };
+    }
+    case 'stratified': {
+      const k = targetCount(n, sampling);
+      const { column } = sampling;
+      let strataOf: (row: number) => string;
+      if (column === 'label') strataOf = (row) => String(columns.labels[row]);
+      else if (layout.categorical.includes(column)) strataOf = (row) => columns.categorical[column][row] ?? '';
+      else if (layout.numeric.includes(column)) strataOf = (row) => String(columns.numeric[column][row]);
+      else throw new CurationError(`data.sampling.column "${column}" is neither "label" nor a feature of the model`);
+      return { kept: stratifiedSample(indices, strataOf, k, rng), detail: `stratified by ${column}: ${k} of ${n}` };
+    }
+    case 'reservoir':
+      return { kept: reservoirSample(indices, Math.min(n, sampling.rows), rng), detail: `reservoir of ${Math.min(n, sampling.rows)} from ${n}` };
+    case 'importance': {
+      const weights = columns.numeric[sampling.weightColumn] ?? columns.auxiliary[sampling.weightColumn];
+      if (!weights) throw new CurationError(`data.sampling.weightColumn "${sampling.weightColumn}" was not pulled: it must be a numeric feature or a numeric key of the source rows`);
+      const k = Math.min(n, sampling.rows);
+      // A row without a weight cannot be sampled by weight: treat a missing weight as zero.
+      const kept = weightedSample(indices, (row) => (Number.isNaN(weights[row]) ? 0 : weights[row]), k, rng);
+      return { kept, detail: `importance by ${sampling.weightColumn}: ${kept.length} of ${n}` };
+    }
+  }
+}
+
+/** Copies the selected rows into snapshot columns (the only full copy curation makes). */
+export function gatherRows(columns: StagedColumns, layout: FeatureLayout, indices: Int32Array): DatasetColumns {
+  const n = indices.length;
+  const f64 = (source: Float64Array) => {
+    const out = new Float64Array(n);
+    for (let i = 0; i < n; i++) out[i] = source[indices[i]];
+    return out;
+  };
+  const strings = (source: (string | null)[]) => {
+    const out = new Array<string>(n);
+    for (let i = 0; i < n; i++) out[i] = source[indices[i]] ?? '';
+    return out;
+  };
+  return {
+    eventTimeMs: f64(columns.eventTimeMs),
+    entityIds: strings(columns.entityIds),
+    features: Object.fromEntries(layout.numeric.map((name) => [name, f64(columns.numeric[name])])),
+    categorical: Object.fromEntries(layout.categorical.map((name) => [name, strings(columns.categorical[name])])),
+    labels: f64(columns.labels),
+  };
+}
+
+function concat(a: Int32Array, b: Int32Array): Int32Array {
+  const out = new Int32Array(a.length + b.length);
+  out.set(a, 0);
+  out.set(b, a.length);
+  return out;
+}
+
+export interface CurationOptions {
+  layout: FeatureLayout;
+  task: string;
+  data: Pick<DataSpec, 'sampling' | 'rebalance' | 'dedupe' | 'seed'>;
+  validationFraction: number;
+  /** False when the source has no entity column: dedupe cannot match rows and is skipped. */
+  hasEntity: boolean;
+}
+
+export interface CurationResult {
+  columns: DatasetColumns;
+  trainRows: number;
+  validationRows: number;
+  cutoffMs: number | null;
+  steps: CurationStep[];
+  /** The rows after split and purge, before rebalancing: the natural distribution, used for the profile. */
+  naturalRows: Int32Array;
+}
+
+export function curateWindow(staged: StagedColumns, options: CurationOptions): CurationResult {
+  const { layout, data } = options;
+  const steps: CurationStep[] = [];
+  const record = (step: string, before: number, after: number, detail?: string) => steps.push({ step, rowsBefore: before, rowsAfter: after, ...(detail ? { detail } : {}) });
+  let rows = allIndices(staged.eventTimeMs.length);
+
+  const complete = dropIncomplete(staged, layout, rows);
+  record('drop_incomplete', rows.length, complete.kept.length, complete.detail);
+  rows = complete.kept;
+
+  if (data.dedupe.key === 'none' || !options.hasEntity) {
+    record('dedupe', rows.length, rows.length, data.dedupe.key === 'none' ? 'off' : 'skipped: the source has no entity column');
+  } else {
+    const deduped = dedupe(staged, rows, data.dedupe.key);
+    record('dedupe', rows.length, deduped.length, `by ${data.dedupe.key}, keeping the latest`);
+    rows = deduped;
+  }
+
+  const sampled = sampleRows(staged, layout, rows, data.sampling, data.seed);
+  record('sampling', rows.length, sampled.kept.length, sampled.detail);
+  rows = sampled.kept;
+
+  const times = new Float64Array(rows.length);
+  for (let i = 0; i < rows.length; i++) times[i] = staged.eventTimeMs[rows[i]];
+  const split = timeOrderedSplit(times, options.validationFraction);
+  let train = rows.subarray(0, split.trainRows);
+  const validation = rows.subarray(split.trainRows);
+  record('time_split', rows.length, rows.length, `train ${split.trainRows}, validation ${split.validationRows} from ${split.cutoffMs === null ? '-' : new Date(split.cutoffMs).toISOString()}`);
+
+  // A training row whose label only became known after validation starts carries outcome information
+  // from the validation period (e.g. a click in the validation hours): purge it.
+  if (split.cutoffMs !== null) {
+    const cutoff = split.cutoffMs;
+    const purged = train.filter((row) => !(staged.labelAvailableMs[row] > cutoff));
+    record('purge_label_overlap', train.length, purged.length, 'training rows whose label was known only after the validation cutoff');
+    train = purged;
+  }
+  const naturalRows = concat(train, validation);
+
+  if (data.rebalance.kind !== 'none') {
+    if (options.task !== 'binary_classification') throw new CurationError('data.rebalance needs a binary_classification task: remove it');
+    const balanced = rebalance(train, staged.labels, data.rebalance.targetPositiveRate, data.rebalance.kind, seededRng(data.seed, 'rebalance'));
+    record(
+      `rebalance_${data.rebalance.kind}`,
+      train.length,
+      balanced.indices.length,
+      `training split only: positives ${balanced.positivesBefore} → ${balanced.positivesAfter}, negatives ${balanced.negativesBefore} → ${balanced.negativesAfter}`,
+    );
+    train = balanced.indices;
+  }
+
+  const final = concat(train, validation);
+  const columns = gatherRows(staged, layout, final);
+  columns.split = new Int8Array(final.length).fill(SPLIT_TRAIN, 0, train.length).fill(SPLIT_VALIDATION, train.length);
+  return { columns, trainRows: train.length, validationRows: validation.length, cutoffMs: split.cutoffMs, steps, naturalRows };
+}

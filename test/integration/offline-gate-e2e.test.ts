@@ -1,0 +1,106 @@
+// The champion/challenger gate inside the real DAG: a worse candidate is rejected with the rule
+// named and never touches the champion; a candidate that needs approval waits for a person (an
+// update through the CLI's client function) or for the timeout policy.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { applyModel } from '../../client/apply';
+import { approveModelCandidate, pendingApprovals } from '../../client/approvals';
+import { startRetrain } from '../../client/retrain';
+import { openLineageDb, type LineageDb } from '../../lineage/db';
+import { insertLabelledExamples } from '../../lineage/labelled-examples';
+import { currentChampion } from '../../lineage/models';
+import { generateCtrHistory } from '../../scenarios/ctr-history';
+import { openArtifactStore } from '../../storage/artifact-store';
+import { exampleSpec, HISTORY_END } from '../support/fixtures';
+import { createTestDatabase, type TestDatabase } from '../support/postgres';
+import { startTestTemporal, startTestWorkers, type RunningWorkers, type TestTemporal } from '../support/temporal';
+
+describe('offline gate in the retrain DAG', () => {
+  let database: TestDatabase;
+  let lineage: LineageDb;
+  let temporal: TestTemporal;
+  let workers: RunningWorkers;
+  const reference = HISTORY_END.toISOString();
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    lineage = await openLineageDb({ url: database.url });
+    const store = openArtifactStore(pathToFileURL(mkdtempSync(path.join(tmpdir(), 'flywheel-gate-'))).toString());
+    temporal = await startTestTemporal();
+    workers = await startTestWorkers(temporal.server.address, { db: lineage.db, store });
+    await applyModel(temporal.client, lineage.db, exampleSpec({ name: 'gate' }));
+    await insertLabelledExamples(lineage.db, 'gate', generateCtrHistory({ seed: 5, rows: 2000, end: HISTORY_END, days: 30 }));
+    const first = await (await startRetrain(temporal.client, { model: 'gate', referenceTime: reference, idempotencyKey: 'v1' })).result();
+    expect(first.versionId).toBe('gate@v1');
+    expect(first.decision).toBe('promoted');
+  });
+
+  afterAll(async () => {
+    await workers?.stop();
+    await temporal?.stop();
+    await lineage?.close();
+    await database?.drop();
+  });
+
+  it('rejects a candidate trained on poisoned data (30% of labels flipped), naming the rule on the clean static test set', async () => {
+    // The next 30 days arrive with 30% of labels flipped at random (a broken labelling pipeline).
+    const next = generateCtrHistory({ seed: 6, rows: 2000, end: new Date(HISTORY_END.getTime() + 30 * 86_400_000), days: 30 });
+    let flipped = 0;
+    next.forEach((row, i) => {
+      if ((i * 7919) % 10 < 3) {
+        row.label = 1 - row.label;
+        flipped++;
+      }
+    });
+    expect(flipped).toBe(600);
+    await insertLabelledExamples(lineage.db, 'gate', next);
+    const evaluation = { ...(exampleSpec().evaluation as object), maxRegression: { auc: { absolute: 0.01 }, log_loss: { absolute: 0.02 } } };
+    await applyModel(temporal.client, lineage.db, exampleSpec({ name: 'gate', evaluation }));
+    const poisonedReference = new Date(HISTORY_END.getTime() + 30 * 86_400_000).toISOString();
+    const result = await (await startRetrain(temporal.client, { model: 'gate', referenceTime: poisonedReference, idempotencyKey: 'poisoned' })).result();
+    expect(result.decision).toBe('rejected');
+    expect(result.versionId).toBe('gate@v2');
+    const reasons = result.reasons.join('\n');
+    expect(reasons).toMatch(/\[static\] max_regression\.log_loss: candidate - champion = \+0\.\d+ \[\+0\.\d+, \+0\.\d+\] \(95% paired bootstrap\) is entirely above \+0\.0200/);
+    const v2 = await lineage.db.selectFrom('model_versions').select(['status']).where('id', '=', 'gate@v2').executeTakeFirstOrThrow();
+    expect(v2.status).toBe('rejected');
+    expect((await currentChampion(lineage.db, 'gate'))?.id).toBe('gate@v1');
+    const deployments = await lineage.db.selectFrom('deployments').select('version_id').where('model_name', '=', 'gate').execute();
+    expect(deployments.map((d) => d.version_id)).toEqual(['gate@v1']);
+    const run = await lineage.db.selectFrom('pipeline_runs').select('status').where('id', '=', 'retrain/gate/poisoned').executeTakeFirstOrThrow();
+    expect(run.status).toBe('rejected');
+  });
+
+  it('waits for a person when the spec requires approval, then promotes', async () => {
+    await applyModel(temporal.client, lineage.db, exampleSpec({ name: 'gate', evaluation: { ...(exampleSpec().evaluation as object), requireApproval: true, approval: { timeout: '10m' } } }));
+    const handle = await startRetrain(temporal.client, { model: 'gate', referenceTime: reference, idempotencyKey: 'approved' });
+    let pending: Awaited<ReturnType<typeof pendingApprovals>> = [];
+    for (let i = 0; i < 120 && pending.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 250));
+      pending = await pendingApprovals(temporal.client, 'gate');
+    }
+    expect(pending).toEqual([{ workflowId: 'retrain/gate/approved', candidateVersionId: 'gate@v3', reportHtmlUri: expect.stringMatching(/report-card\.html$/) }]);
+    expect((await currentChampion(lineage.db, 'gate'))?.id).toBe('gate@v1');
+
+    const answer = await approveModelCandidate(temporal.client, 'gate', { approve: true, by: 'alice', comment: 'checked the slices' });
+    expect(answer.outcome).toBe('approved by alice');
+    const result = await handle.result();
+    expect(result.decision).toBe('promoted');
+    expect(result.approval).toEqual({ approved: true, by: 'alice', comment: 'checked the slices' });
+    const evaluation = await lineage.db.selectFrom('evaluations').selectAll().where('version_id', '=', 'gate@v3').executeTakeFirstOrThrow();
+    expect(evaluation).toMatchObject({ decision: 'needs_approval', approval: 'approved', approved_by: 'alice', approval_comment: 'checked the slices' });
+    expect((await currentChampion(lineage.db, 'gate'))?.id).toBe('gate@v3');
+    await expect(approveModelCandidate(temporal.client, 'gate', { approve: true, by: 'bob' })).rejects.toThrow('no candidate of model "gate" is waiting for approval');
+  });
+
+  it('applies the timeout policy when nobody answers', async () => {
+    await applyModel(temporal.client, lineage.db, exampleSpec({ name: 'gate', evaluation: { ...(exampleSpec().evaluation as object), requireApproval: true, approval: { timeout: '2s', onTimeout: 'reject' } } }));
+    const result = await (await startRetrain(temporal.client, { model: 'gate', referenceTime: reference, idempotencyKey: 'timeout' })).result();
+    expect(result.decision).toBe('rejected');
+    expect(result.approval).toMatchObject({ approved: false, by: 'approval timeout policy' });
+    expect((await currentChampion(lineage.db, 'gate'))?.id).toBe('gate@v3');
+  });
+});

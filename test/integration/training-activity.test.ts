@@ -1,0 +1,128 @@
+// The training activity's body outside Temporal (no activity context): built-in trainers in a
+// child process, stateless then stateful from the parent's checkpoint or only its ONNX file, with
+// categorical features; command trainers' failures become retryable or non-retryable failures
+// carrying the stderr tail.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { ApplicationFailure } from '@temporalio/common';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { tabularModelFromOnnx } from '../../ml/onnx';
+import { OnnxModel } from '../../ml/onnx-runtime';
+import { predictTabular, tabularLoss } from '../../ml/tabular';
+import { openArtifactStore, type ArtifactStore } from '../../storage/artifact-store';
+import { trainWithTrainerProcess } from '../../training/activity';
+import { decodeCheckpoint } from '../../training/checkpoint';
+import type { TrainerEvent } from '../../training/contract';
+import { readTrainingFrames } from '../../training/dataset';
+import { featuresContract } from '../../training/hyperparameters';
+import { ctrSnapshot, ctrSpec } from '../../training/testing/fixtures';
+
+describe('trainWithTrainerProcess', () => {
+  let store: ArtifactStore;
+  let day1: string;
+  let day2: string;
+  let day2Bytes: Uint8Array;
+  const spec = ctrSpec({ type: 'mlp', hiddenLayers: [8], epochs: 4, learningRate: 0.01, checkpointEveryEpochs: 2 }, { categorical: true });
+
+  beforeAll(async () => {
+    store = openArtifactStore(pathToFileURL(mkdtempSync(path.join(tmpdir(), 'flywheel-activity-'))).toString());
+    day1 = await store.put('datasets/d1/data.arrow', ctrSnapshot({ rows: 3000, seed: 1, categorical: true }));
+    day2Bytes = ctrSnapshot({ rows: 1000, seed: 2, categorical: true, startMs: Date.UTC(2026, 1, 1), days: 1, weightScale: 1.3 });
+    day2 = await store.put('datasets/d2/data.arrow', day2Bytes);
+  });
+
+  it('stateless, then stateful from the checkpoint: keeps the parent\'s vocabulary, continues its lineage, serves with categoricals', async () => {
+    const events: TrainerEvent[] = [];
+    const parent = await trainWithTrainerProcess({ store }, { pipelineRunId: 'retrain/ctr/a', modelName: 'ctr', datasetUri: day1, spec }, { onEvent: (e) => events.push(e) });
+    // 2400 training rows less the 15% early-stopping holdout (training/dataset.ts).
+    expect(parent).toMatchObject({ mode: 'stateless', init: 'fresh', trainer: 'mlp', epochs: 4, samplesSeen: 4 * 2040, samplesSeenTotal: 4 * 2040, device: 'cpu', attempt: 1 });
+    expect(events.filter((e) => e.event === 'checkpoint').map((e) => (e as { epoch: number }).epoch)).toEqual([2]);
+    expect(await store.exists(parent.checkpointUri!)).toBe(true);
+    expect(await store.list('models/ctr/runs/retrain_ctr_a/checkpoints/')).toHaveLength(1);
+
+    const child = await trainWithTrainerProcess(
+      { store },
+      { pipelineRunId: 'retrain/ctr/b', modelName: 'ctr', datasetUri: day2, spec, mode: 'stateful', parentCheckpointUri: parent.checkpointUri!, parentArtifactUri: parent.artifactUri, parentVersionId: 'ctr@v1' },
+    );
+    expect(child).toMatchObject({ mode: 'stateful', init: 'warm_start', parentVersionId: 'ctr@v1', samplesSeenTotal: parent.samplesSeen + child.samplesSeen });
+
+    // The child's epoch-0 validation loss (from its result history) equals the parent's on the same rows.
+    const parentModel = decodeCheckpoint((await store.get(parent.checkpointUri!)).toString('utf8'), 'parent').model;
+    const frames = readTrainingFrames(day2Bytes, featuresContract(spec.features));
+    const childCheckpoint = decodeCheckpoint((await store.get(child.checkpointUri!)).toString('utf8'), 'child');
+    expect(childCheckpoint.model.categorical).toEqual(parentModel.categorical);
+    expect(childCheckpoint.samplesSeenTotal).toBe(child.samplesSeenTotal);
+
+    const served = await OnnxModel.load(await store.get(child.artifactUri));
+    try {
+      expect(served.categoricalFeatures).toEqual(['device']);
+      const out = await served.run(frames.validation!.frame);
+      const expected = predictTabular(tabularModelFromOnnx(await store.get(child.artifactUri)), frames.validation!.frame);
+      let worst = 0;
+      for (let i = 0; i < expected.length; i++) worst = Math.max(worst, Math.abs(out.data[i] - expected[i]));
+      expect(worst).toBeLessThan(1e-5);
+    } finally {
+      await served.release();
+    }
+    expect(tabularLoss(childCheckpoint.model, frames.validation!.frame, frames.validation!.labels)).toBeLessThan(
+      tabularLoss(parentModel, frames.validation!.frame, frames.validation!.labels) + 1e-9,
+    );
+  });
+
+  it('stateful from the parent\'s ONNX file only (no checkpoint), with dataSinceMs and per-run overrides', async () => {
+    const parent = await trainWithTrainerProcess({ store }, { pipelineRunId: 'retrain/ctr/c', modelName: 'ctr', datasetUri: day1, spec });
+    const since = Date.UTC(2026, 1, 1, 6);
+    const child = await trainWithTrainerProcess(
+      { store },
+      { pipelineRunId: 'retrain/ctr/d', modelName: 'ctr', datasetUri: day2, spec, mode: 'stateful', parentArtifactUri: parent.artifactUri, parentSamplesSeen: 5, dataSinceMs: since, hyperparameters: { epochs: 2 } },
+    );
+    expect(child.init).toBe('warm_start');
+    expect(child.epochs).toBe(2);
+    const rowsAfter = readTrainingFrames(day2Bytes, featuresContract(spec.features), since).trainLabels.length;
+    expect(rowsAfter).toBeLessThan(800);
+    expect(child.samplesSeen).toBe(2 * rowsAfter);
+    expect(child.samplesSeenTotal).toBe(5 + child.samplesSeen);
+  });
+
+  it('refuses what retrying cannot fix, and lets a crash be retried, with the stderr tail in the message', async () => {
+    const command = (script: string) => ctrSpec({ type: 'command', command: [process.execPath, '-e', script], timeoutMinutes: 1 });
+    const failure = async (request: Parameters<typeof trainWithTrainerProcess>[1]) =>
+      (await trainWithTrainerProcess({ store }, request).then(() => undefined, (e: unknown) => e)) as ApplicationFailure;
+    const base = { pipelineRunId: 'retrain/ctr/e', modelName: 'ctr', datasetUri: day1 };
+
+    const bad = await failure({ ...base, spec: command("process.stderr.write('label column has 3 classes'); process.exit(65)") });
+    expect(bad).toBeInstanceOf(ApplicationFailure);
+    expect(bad).toMatchObject({ type: 'InvalidTrainingData', nonRetryable: true });
+    expect(bad.message).toMatch(/exited with status 65; stderr .*label column has 3 classes/);
+
+    const crash = await failure({ ...base, spec: command("process.stderr.write('CUDA out of memory'); process.exit(1)") });
+    expect(crash).toMatchObject({ type: 'TrainerCrashed', nonRetryable: false });
+    expect(crash.message).toMatch(/CUDA out of memory/);
+
+    const noModel = await failure({ ...base, spec: command('process.exit(0)') });
+    expect(noModel).toMatchObject({ type: 'CorruptArtifact', nonRetryable: true });
+    expect(noModel.message).toMatch(/wrote no model\.onnx/);
+
+    const missing = await failure({ ...base, spec: ctrSpec({ type: 'command', command: ['/no/such/trainer'] }) });
+    expect(missing).toMatchObject({ type: 'InvalidSpec', nonRetryable: true });
+
+    const statefulWithoutParent = await failure({ ...base, spec, mode: 'stateful' });
+    expect(statefulWithoutParent.message).toMatch(/stateful training run needs parentArtifactUri or parentCheckpointUri/);
+
+    const badSettings = await failure({ ...base, datasetUri: day1, spec: ctrSpec({ type: 'softmax_regression' }) });
+    expect(badSettings).toMatchObject({ type: 'InvalidSpec', nonRetryable: true });
+    expect(badSettings.message).toMatch(/softmax_regression fits multiclass only, the task is binary_classification/);
+
+    // A binary window with a label 2 is bad data: the built-in trainer exits 65.
+    const { encodeDataset, decodeDataset } = await import('../../datasets/snapshot');
+    const layout = { numeric: ['ad_relevance', 'user_ctr_7d', 'position', 'hour_sin'], categorical: [] };
+    const columns = decodeDataset(ctrSnapshot({ rows: 100, seed: 5 }), layout);
+    columns.labels[7] = 2;
+    const broken = await store.put('datasets/broken/data.arrow', encodeDataset(columns, layout));
+    const badData = await failure({ ...base, datasetUri: broken, spec: ctrSpec({ type: 'logistic_regression' }) });
+    expect(badData).toMatchObject({ type: 'InvalidTrainingData', nonRetryable: true });
+    expect(badData.message).toMatch(/labels must be 0 or 1, but row 7 has 2/);
+  });
+});

@@ -1,0 +1,234 @@
+// Built-in tabular trainers: correct gradients, learning on known problems, determinism, exact
+// resume, warm starts that continue from the parent's function (loss before the first step equals
+// the parent's), function-preserving re-standardisation, vocabularies, and clear refusals.
+import { describe, expect, it } from 'vitest';
+import { createMatrix } from '../../ml/dataset-matrix';
+import { auc } from '../../ml/metrics';
+import { exportTabularToOnnx, tabularModelFromOnnx } from '../../ml/onnx';
+import { createRng } from '../../ml/random';
+import { computeMoments, mergeMoments, standardizationFromMoments } from '../../ml/standardizer';
+import { syntheticLogisticData } from '../../ml/synthetic';
+import {
+  DenseNetwork,
+  encodeFrame,
+  foldStandardization,
+  learnVocabulary,
+  predictTabular,
+  tabularLoss,
+  trainTabular,
+  type ResumePoint,
+  type TabularFrame,
+} from '../../ml/tabular';
+
+const frameOf = (X: ReturnType<typeof createMatrix>, categorical: TabularFrame['categorical'] = {}): TabularFrame => ({ numeric: X, categorical });
+
+/** y = 1 when x0 and x1 have the same sign: no linear model can do better than chance. */
+function xorData(rows: number, seed: number) {
+  const rng = createRng(seed);
+  const X = createMatrix(['a', 'b'], rows);
+  const y = new Float64Array(rows);
+  for (let i = 0; i < rows; i++) {
+    const a = rng.normal();
+    const b = rng.normal();
+    X.data.set([10 + 3 * a, -2 + 0.5 * b], i * 2);
+    y[i] = a * b > 0 ? 1 : 0;
+  }
+  return { frame: frameOf(X), y };
+}
+
+function accuracy(p: Float64Array, y: ArrayLike<number>, classes = 1): number {
+  let right = 0;
+  for (let i = 0; i < y.length; i++) {
+    if (classes === 1) right += (p[i] >= 0.5 ? 1 : 0) === y[i] ? 1 : 0;
+    else {
+      let best = 0;
+      for (let k = 1; k < classes; k++) if (p[i * classes + k] > p[i * classes + best]) best = k;
+      right += best === y[i] ? 1 : 0;
+    }
+  }
+  return right / y.length;
+}
+
+describe('DenseNetwork gradients', () => {
+  it.each([
+    ['sigmoid', 1, [0, 1, 1, 0, 1]],
+    ['softmax', 3, [0, 2, 1, 1, 0]],
+    ['identity', 1, [0.3, -1.2, 2, 0.1, -0.4]],
+  ] as const)('%s head: back-propagation matches central finite differences (relu and tanh, with L2)', (head, outputs, labels) => {
+    for (const activation of ['relu', 'tanh'] as const) {
+      const net = new DenseNetwork([3, 5, 4, outputs], activation, head);
+      const rng = createRng(1);
+      const params = Float64Array.from({ length: net.paramCount }, () => rng.normal() * 0.7);
+      const Z = Float64Array.from({ length: 5 * 3 }, () => rng.normal());
+      const order = Int32Array.from([0, 1, 2, 3, 4]);
+      const l2 = 0.01;
+      const grad = new Float64Array(net.paramCount);
+      net.batchGradient(params, Z, labels, order, 0, 5, l2, grad);
+      const objective = (p: Float64Array) => {
+        let penalty = 0;
+        for (let l = 0; l < net.weightOffsets.length; l++) for (let k = net.weightOffsets[l]; k < net.biasOffsets[l]; k++) penalty += p[k] * p[k];
+        return net.meanLoss(p, Z, labels) + (l2 / 2) * penalty;
+      };
+      const h = 1e-6;
+      for (let k = 0; k < net.paramCount; k++) {
+        const plus = Float64Array.from(params);
+        const minus = Float64Array.from(params);
+        plus[k] += h;
+        minus[k] -= h;
+        expect(grad[k]).toBeCloseTo((objective(plus) - objective(minus)) / (2 * h), 5);
+      }
+    }
+  });
+});
+
+describe('trainTabular', () => {
+  const spec = { weights: [2.5, -2, 1.5], intercept: -0.3, offsets: [100, -5, 0], scales: [20, 0.01, 1] };
+  const train = syntheticLogisticData({ ...spec, rows: 3000, seed: 11 });
+  const test = syntheticLogisticData({ ...spec, rows: 1500, seed: 12 });
+
+  it('logistic regression reaches the Bayes AUC on the synthetic problem and recovers the true weights', () => {
+    const { model } = trainTabular({ train: frameOf(train.X), trainLabels: train.y, categorical: [] }, { kind: 'logistic_regression', task: 'binary_classification', epochs: 10, seed: 1 });
+    const p = predictTabular(model, frameOf(test.X));
+    expect(auc(test.y, p)).toBeGreaterThan(auc(test.y, test.probabilities) - 0.01);
+    model.layers[0].weights.forEach((w, j) => expect(Math.abs(w - spec.weights[j])).toBeLessThan(0.3));
+  });
+
+  it('an MLP learns XOR, which logistic regression cannot', () => {
+    const tr = xorData(3000, 1);
+    const te = xorData(1000, 2);
+    const data = { train: tr.frame, trainLabels: tr.y, validation: { frame: te.frame, labels: te.y }, categorical: [] };
+    const mlp = trainTabular(data, { kind: 'mlp', task: 'binary_classification', hiddenLayers: [16, 8], epochs: 40, learningRate: 0.01, seed: 3 });
+    const lr = trainTabular(data, { kind: 'logistic_regression', task: 'binary_classification', epochs: 10 });
+    expect(accuracy(predictTabular(mlp.model, te.frame), te.y)).toBeGreaterThan(0.9);
+    expect(accuracy(predictTabular(lr.model, te.frame), te.y)).toBeLessThan(0.65);
+  });
+
+  it('softmax regression separates three classes and its probabilities sum to 1', () => {
+    const rng = createRng(5);
+    const rows = 2000;
+    const X = createMatrix(['u', 'v'], rows);
+    const y = new Float64Array(rows);
+    for (let i = 0; i < rows; i++) {
+      const k = rng.nextInt(3);
+      y[i] = k;
+      X.data.set([[0, 3, -3][k] + rng.normal(), [3, -2, -2][k] + rng.normal()], i * 2);
+    }
+    const { model } = trainTabular({ train: frameOf(X), trainLabels: y, categorical: [] }, { kind: 'softmax_regression', task: 'multiclass', epochs: 10 });
+    const p = predictTabular(model, frameOf(X));
+    expect(accuracy(p, y, 3)).toBeGreaterThan(0.93);
+    for (let i = 0; i < 10; i++) expect(p[i * 3] + p[i * 3 + 1] + p[i * 3 + 2]).toBeCloseTo(1, 12);
+  });
+
+  it('is deterministic for a seed, and the seed matters', () => {
+    const tr = xorData(500, 1);
+    const run = (seed: number) => trainTabular({ train: tr.frame, trainLabels: tr.y, categorical: [] }, { kind: 'mlp', task: 'binary_classification', hiddenLayers: [4], epochs: 3, seed }).model.layers;
+    expect(run(7)).toEqual(run(7));
+    expect(run(7)).not.toEqual(run(8));
+  });
+
+  it('a run resumed from a mid-run snapshot ends bit-identical to one that never stopped', () => {
+    const tr = xorData(800, 4);
+    const va = xorData(300, 5);
+    const data = { train: tr.frame, trainLabels: tr.y, validation: { frame: va.frame, labels: va.y }, categorical: [] };
+    const settings = { kind: 'mlp' as const, task: 'binary_classification' as const, hiddenLayers: [6, 4], epochs: 8, patience: 3, seed: 2 };
+    const full = trainTabular(data, settings);
+    let snapshot: ResumePoint | undefined;
+    const stopped = trainTabular(data, settings, {
+      onEpoch: (progress, capture) => {
+        if (progress.epoch === 3) {
+          snapshot = JSON.parse(JSON.stringify(capture())) as ResumePoint; // through JSON, as checkpoints are stored
+          return 'stop';
+        }
+        return undefined;
+      },
+    });
+    expect(stopped.stopReason).toBe('callback');
+    const resumed = trainTabular(data, settings, { resume: snapshot });
+    expect(resumed.startEpoch).toBe(3);
+    expect(resumed.init).toBe('resume');
+    expect(resumed.model.layers).toEqual(full.model.layers);
+    expect(resumed.history).toEqual(full.history);
+    expect(resumed.samplesSeen).toBe(full.samplesSeen);
+    expect(resumed.bestEpoch).toBe(full.bestEpoch);
+  });
+});
+
+describe('warm start', () => {
+  const old = syntheticLogisticData({ weights: [2, -1, 0.5], offsets: [5, 0, -3], scales: [2, 1, 4], rows: 2000, seed: 1 });
+  const fresh = syntheticLogisticData({ weights: [1.5, -1.4, 0.9], offsets: [5.5, 0.3, -3], scales: [2.5, 1, 4], rows: 800, seed: 2 });
+  const validation = syntheticLogisticData({ weights: [1.5, -1.4, 0.9], offsets: [5.5, 0.3, -3], scales: [2.5, 1, 4], rows: 400, seed: 3 });
+  const settings = { kind: 'mlp' as const, task: 'binary_classification' as const, hiddenLayers: [8], epochs: 5, seed: 4 };
+  const parent = trainTabular({ train: frameOf(old.X), trainLabels: old.y, categorical: [] }, settings);
+  const newData = { train: frameOf(fresh.X), trainLabels: fresh.y, validation: { frame: frameOf(validation.X), labels: validation.y }, categorical: [] };
+
+  it('from a checkpoint: the loss before the first step equals the parent\'s (1e-9), then improves on the new data', () => {
+    const child = trainTabular(newData, settings, { warmStart: { model: parent.model, optimizer: parent.optimizer } });
+    expect(child.init).toBe('warm_start');
+    expect(Math.abs(child.history[0].validationLoss! - tabularLoss(parent.model, newData.validation.frame, validation.y))).toBeLessThan(1e-9);
+    expect(Math.abs(child.history[0].trainLoss - tabularLoss(parent.model, newData.train, fresh.y))).toBeLessThan(1e-9);
+    expect(child.model.standardization).toEqual(parent.model.standardization); // kept fixed
+    expect(child.history[child.bestEpoch].validationLoss!).toBeLessThan(child.history[0].validationLoss!);
+  });
+
+  it('from the parent\'s ONNX initializers: the loss before the first step equals the served parent\'s (1e-9)', () => {
+    const served = tabularModelFromOnnx(exportTabularToOnnx(parent.model));
+    const child = trainTabular(newData, settings, { warmStart: { model: served } });
+    expect(Math.abs(child.history[0].validationLoss! - tabularLoss(served, newData.validation.frame, validation.y))).toBeLessThan(1e-9);
+  });
+
+  it('re-standardising with merged moments folds into the first layer: same predictions, same starting loss', () => {
+    const parentMoments = computeMoments(old.X);
+    const merged = standardizationFromMoments(mergeMoments(parentMoments, computeMoments(fresh.X)));
+    const folded = foldStandardization(parent.model, merged);
+    const before = predictTabular(parent.model, frameOf(validation.X));
+    const after = predictTabular(folded, frameOf(validation.X));
+    let worst = 0;
+    for (let i = 0; i < before.length; i++) worst = Math.max(worst, Math.abs(before[i] - after[i]));
+    expect(worst).toBeLessThan(1e-12);
+    const child = trainTabular(newData, settings, { warmStart: { model: parent.model, moments: parentMoments, restandardize: true } });
+    expect(child.init).toBe('warm_start_restandardized');
+    expect(child.model.standardization.mean).toEqual(merged.mean);
+    expect(Math.abs(child.history[0].validationLoss! - tabularLoss(parent.model, newData.validation.frame, validation.y))).toBeLessThan(1e-9);
+    // The merged moments equal moments of both windows in one pass (Chan et al.).
+    const both = createMatrix(['x0', 'x1', 'x2'], old.X.rows + fresh.X.rows, Float64Array.from([...old.X.data, ...fresh.X.data]));
+    child.moments.forEach((m, j) => expect(m.mean).toBeCloseTo(computeMoments(both)[j].mean, 10));
+  });
+
+  it('refuses an architecture or feature change (model iteration) with the fix', () => {
+    expect(() => trainTabular(newData, { ...settings, hiddenLayers: [16] }, { warmStart: { model: parent.model } })).toThrow(/hidden layers are \[8\].*run a stateless \(full\) retrain/);
+    const renamed = { ...newData, train: frameOf(createMatrix(['x0', 'x1', 'other'], fresh.X.rows, fresh.X.data)) };
+    expect(() => trainTabular(renamed, settings, { warmStart: { model: parent.model } })).toThrow(/numeric features are \[x0, x1, x2\].*model iteration/);
+  });
+});
+
+describe('categorical encoding', () => {
+  it('learns the vocabulary most frequent first, ties by value, up to maxCategories, skipping missing values', () => {
+    expect(learnVocabulary(['b', 'a', 'c', 'a', 'b', null, '', 'd', 'a'], 3, 'f')).toEqual(['a', 'b', 'c']);
+    expect(() => learnVocabulary([null, ''], 3, 'device')).toThrow(/categorical feature "device" has no non-empty values/);
+  });
+
+  it('one-hot encodes after the numeric columns; unseen and missing values encode as all zeros', () => {
+    const X = createMatrix(['x'], 3, Float64Array.from([1, 2, 3]));
+    const Z = encodeFrame(
+      { numericFeatures: ['x'], categorical: [{ name: 'c', vocabulary: ['p', 'q'] }], standardization: { mean: [2], std: [0.5] } },
+      frameOf(X, { c: ['q', 'zzz', null] }),
+    );
+    expect(Array.from(Z)).toEqual([-2, 0, 1, 0, 0, 0, 2, 0, 0]);
+  });
+});
+
+describe('bad input', () => {
+  it('names the row and the fix', () => {
+    const X = createMatrix(['x'], 3, Float64Array.from([1, 2, 3]));
+    expect(() => trainTabular({ train: frameOf(X), trainLabels: [0, 1, 2], categorical: [] }, { kind: 'logistic_regression', task: 'binary_classification' })).toThrow(
+      /labels must be 0 or 1, but row 2 has 2/,
+    );
+    expect(() => trainTabular({ train: frameOf(X), trainLabels: [1, 1, 1], categorical: [] }, { kind: 'logistic_regression', task: 'binary_classification' })).toThrow(
+      /only class 1/,
+    );
+    expect(() => trainTabular({ train: frameOf(X), trainLabels: [0, 1, 0], categorical: [] }, { kind: 'logistic_regression', task: 'multiclass' })).toThrow(/use softmax_regression/);
+    expect(() => trainTabular({ train: frameOf(X), trainLabels: [0, 1.5, 0], categorical: [] }, { kind: 'softmax_regression', task: 'multiclass' })).toThrow(
+      /class indices 0, 1, 2, \.\.\., but row 1 has 1\.5/,
+    );
+  });
+});
