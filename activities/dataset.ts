@@ -1,12 +1,15 @@
 // DAG step "dataset": curates the staged window (drop incomplete rows, dedupe, sample, time split,
 // purge label overlap, rebalance the training split) into an immutable, content-addressed snapshot
 // with a manifest that records every curation step and a feature profile, and records it in lineage.
-// The same rows give the same hash, the same URI and no second lineage row.
-import { CurationError, curateWindow } from '../datasets/curation';
+// The same rows give the same hash, the same URI and no second lineage row. With uniform or reservoir
+// sampling the window is streamed part by part and only the sample is held (datasets/streaming-curation.ts);
+// otherwise the whole window is read into memory. Both paths give the same rows, so the same hash.
+import { CurationError, curateWindow, type CurationResult } from '../datasets/curation';
 import { ProfileBuilder } from '../datasets/profile';
 import { encodeDataset, sha256Hex } from '../datasets/snapshot';
-import { effectiveStart, readStagedWindow } from '../datasets/staged-io';
-import type { StagedWindowSummary } from '../datasets/staged-window';
+import { effectiveStart, readStagedParts, readStagedSummary, readStagedWindow } from '../datasets/staged-io';
+import type { StagedColumns, StagedWindowSummary } from '../datasets/staged-window';
+import { curateStagedParts, isStreamableSampling, type StreamingStats } from '../datasets/streaming-curation';
 import { dataSpecSchema } from '../spec/data-spec';
 import { FailureType } from '../workflows/failure-types';
 import type { FormDatasetRequest, FormedDataset } from './data-contracts';
@@ -37,7 +40,7 @@ export function datasetActivities(deps: ActivityDeps) {
     async formDatasetSnapshot(request: FormDatasetRequest): Promise<FormedDataset> {
       const started = performance.now();
       await markStep(deps, request.pipelineRunId, 'dataset');
-      const { summary, columns: staged } = await readStagedWindow(store, request.stagingUri, (rows) => heartbeat({ step: 'read', rows }));
+      const summary = await readStagedSummary(store, request.stagingUri);
       refuseBadValues(summary);
       const layout = request.layout;
       const data = request.spec?.data ?? DEFAULT_DATA;
@@ -46,15 +49,34 @@ export function datasetActivities(deps: ActivityDeps) {
       const windowStart = effectiveStart(request.windowStart, summary.window.since);
       const windowLabel = `[${windowStart}, ${request.windowEnd})`;
 
-      let curated;
+      // `staged` holds the rows curated's indices refer to: the whole window, or only the sample when streamed.
+      let curated: CurationResult;
+      let staged: StagedColumns;
+      let streaming: StreamingStats | null = null;
       try {
-        curated = curateWindow(staged, {
-          layout,
-          task,
-          data,
-          validationFraction: request.validationFraction,
-          hasEntity: summary.source.kind === 'labelled_examples' || staged.entityIds.some((id) => id !== ''),
-        });
+        const { sampling } = data;
+        if (isStreamableSampling(sampling)) {
+          const streamed = await curateStagedParts(() => readStagedParts(store, summary), {
+            layout,
+            task,
+            data: { ...data, sampling },
+            validationFraction: request.validationFraction,
+            windowRows: summary.rows,
+            staged: { layout: summary.layout, auxiliary: summary.auxiliary },
+            hasEntity: summary.source.kind === 'labelled_examples' ? true : undefined,
+            onPart: (pass, rows) => heartbeat({ step: pass, rows }),
+          });
+          ({ curated, sample: staged, stats: streaming } = streamed);
+        } else {
+          staged = (await readStagedWindow(store, request.stagingUri, (rows) => heartbeat({ step: 'read', rows }))).columns;
+          curated = curateWindow(staged, {
+            layout,
+            task,
+            data,
+            validationFraction: request.validationFraction,
+            hasEntity: summary.source.kind === 'labelled_examples' || staged.entityIds.some((id) => id !== ''),
+          });
+        }
       } catch (error) {
         if (error instanceof CurationError) throw badInput(FailureType.InvalidSpec, `model "${request.modelName}": ${error.message}`);
         throw error;
@@ -93,7 +115,15 @@ export function datasetActivities(deps: ActivityDeps) {
         highWaterMark,
         positives: columns.labels.reduce((s, y) => s + y, 0),
         task,
-        curation: { seed: data.seed, sampling: data.sampling, rebalance: data.rebalance, dedupe: data.dedupe, steps },
+        curation: {
+          seed: data.seed,
+          sampling: data.sampling,
+          rebalance: data.rebalance,
+          dedupe: data.dedupe,
+          steps,
+          // How the window was read: streamed (only the sample held; see StreamingStats) or whole.
+          memory: streaming ? { read: 'streamed', ...streaming } : { read: 'whole_window', rowsHeld: summary.rows },
+        },
         profile,
         schema: [
           { name: 'event_time_ms', type: 'float64', description: 'event time, ms since epoch (UTC)' },

@@ -8,7 +8,7 @@ import { runBehaviouralTests, type BehaviouralResult } from '../evaluation/behav
 import { judgeCandidate } from '../evaluation/gate';
 import { renderReportCardHtml } from '../evaluation/report-card-html';
 import type { ReportCard } from '../evaluation/report-card';
-import { durationToMs, type EvaluationSpec } from '../evaluation/spec';
+import { behaviouralTestProblems, durationToMs, type EvaluationSpec } from '../evaluation/spec';
 import type { SliceColumns } from '../evaluation/slices';
 import { currentChampion } from '../lineage/models';
 import { OnnxModel } from '../ml/onnx-runtime';
@@ -56,12 +56,9 @@ async function judgeOn(set: EvaluationSet, spec: EvaluationSpec, candidate: Onnx
   }
   let behavioural: BehaviouralResult[] | undefined;
   if (spec.behavioural.length) {
-    // Behavioural tests perturb numeric columns; categorical columns ride along unchanged.
-    const predict = async (matrix: TabularFrame['numeric']) => {
-      if (matrix.rows !== frame.numeric.rows) throw new Error(`behavioural test changed the row count (${matrix.rows} vs ${frame.numeric.rows})`);
-      return scoreFrame(candidate, { numeric: matrix, categorical: frame.categorical });
-    };
-    behavioural = await runBehaviouralTests(spec.behavioural, frame.numeric, predict);
+    // The tests change the frame the candidate is scored on: numeric columns (setTo, swap, noise,
+    // delta) or categorical ones (setTo, swap with string values), and score it the way serving does.
+    behavioural = await runBehaviouralTests(spec.behavioural, frame, (changed: TabularFrame) => scoreFrame(candidate, changed));
   }
   let budgets: OperationalMeasurements | undefined;
   if (hasBudgetLimits(spec.budgets)) budgets = await measureOperationalMetrics(candidateBytes, frame, spec.budgets!.measurement);
@@ -114,6 +111,13 @@ export function evaluateActivities(deps: ActivityDeps) {
         candidate = await OnnxModel.load(candidateBytes);
       } catch (error) {
         throw badInput(FailureType.CorruptArtifact, `candidate model ${request.artifactUri} cannot be loaded by onnxruntime: ${(error as Error).message}`);
+      }
+      // A behavioural test must name an input of the candidate, with values of that input's type
+      // (strings for a categorical feature): a spec error, raised before anything is scored.
+      const problems = behaviouralTestProblems(spec.behavioural, { numeric: candidate.featureNames ?? [], categorical: candidate.categoricalFeatures });
+      if (problems.length > 0) {
+        await candidate.release();
+        throw badInput(FailureType.InvalidSpec, `model "${request.modelName}": ${problems.map((p) => `evaluation.${p}`).join('; ')}`);
       }
       const championRow = await currentChampion(db, request.modelName);
       let champion: { model: OnnxModel; id: string } | null = null;

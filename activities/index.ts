@@ -5,6 +5,7 @@ import { dataActivities } from './data-activities';
 import { dependantActivities } from './dependants';
 import { evaluateActivities } from './evaluate';
 import { failFastOnPermanentStorageErrors } from './failures';
+import { heartbeatWhileRunning } from './heartbeat';
 import { freshnessActivities } from './freshness';
 import { monitoringActivities } from './monitoring';
 import { pipelineRunActivities } from './pipeline-run';
@@ -18,18 +19,21 @@ import { triggerActivities } from './triggers';
 
 export function orchestrationActivities(deps: ActivityDeps) {
   return failFastOnPermanentStorageErrors({
-    ...pipelineRunActivities(deps),
-    ...planActivities(deps),
+    // These report progress (and resume details) themselves.
     ...dataActivities(deps),
-    ...evaluateActivities(deps),
-    ...registerActivities(deps),
-    ...triggerActivities(deps),
-    ...dependantActivities(deps),
-    ...testSetActivities(deps),
-    ...reportActivities(deps),
     ...monitoringActivities(deps),
-    ...rolloutActivities(deps),
     ...freshnessActivities(deps),
+    ...heartbeatWhileRunning({
+      ...pipelineRunActivities(deps),
+      ...planActivities(deps),
+      ...evaluateActivities(deps),
+      ...registerActivities(deps),
+      ...triggerActivities(deps),
+      ...dependantActivities(deps),
+      ...testSetActivities(deps),
+      ...reportActivities(deps),
+      ...rolloutActivities(deps),
+    }),
   });
 }
 

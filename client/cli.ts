@@ -43,7 +43,7 @@ function output(json: boolean, value: unknown, human: string): void {
 }
 
 export function buildCli(): Command {
-  const program = new Command('flywheel').description('Continual learning for ML models on Temporal').showHelpAfterError();
+  const program = new Command('flywheel').description('Continual learning for ML models on Temporal');
 
   program
     .command('demo')
@@ -179,7 +179,7 @@ export function buildCli(): Command {
     .command('worker')
     .description('run a worker against TEMPORAL_ADDRESS until SIGINT/SIGTERM')
     .option('--roles <roles>', 'orchestration, training, or both (comma-separated)', 'orchestration,training')
-    .option('--training-slots <n>', 'concurrent training activities (set to the GPU count; 4 measured best for CPU trainers on 2 cores, bench/README.md)', (v) => Number(v), 1)
+    .option('--training-slots <n>', 'concurrent training activities (default: the GPU count from nvidia-smi, 1 without GPUs; 4 measured best for CPU trainers on 2 cores, bench/README.md)', (v) => Number(v))
     .option('--activity-slots <n>', 'concurrent light activities on the orchestration queue', (v) => Number(v), 20)
     .option('--workflow-task-slots <n>', 'concurrent workflow tasks (default: the SDK\'s)', (v) => Number(v))
     .option('--max-cached-workflows <n>', 'workflows kept in memory between tasks (default: the SDK\'s)', (v) => Number(v))
@@ -195,7 +195,23 @@ export function buildCli(): Command {
       });
     });
 
+  oneLineUsageErrors(program);
   return program;
+}
+
+function commandPath(command: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = command; c; c = c.parent) names.unshift(c.name());
+  return names.join(' ');
+}
+
+/** Usage errors (missing argument, unknown option) print one line pointing at --help, and exit 1. */
+function oneLineUsageErrors(command: Command): void {
+  const where = commandPath(command);
+  command.configureOutput({
+    outputError: (message, write) => write(`${message.trim().replace(/\s*\n\s*/g, ' ')} (see ${where} --help)\n`),
+  });
+  for (const sub of command.commands) oneLineUsageErrors(sub);
 }
 
 export async function main(argv: string[]): Promise<void> {

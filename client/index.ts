@@ -14,10 +14,12 @@ import type { ApprovalDecision, RetrainResult } from '../workflows/types';
 import { applyModel, type ApplyOutcome } from './apply';
 import { approveModelCandidate, pendingApprovals, type PendingApproval } from './approvals';
 import { startRetrain, type RetrainHandle, type RetrainRequest } from './retrain';
+import { modelStatus, type ModelStatus } from './status';
 import { rollbackToPreviousChampion, whoServed } from '../lineage/routing';
 import { abortRollout, approveRollout, getRolloutState, pauseRollout, resumeRollout, rolloutHandle, startRollout, type RolloutRequest } from '../serving/rollout-control';
 
 export type { RetrainRequest, RetrainHandle } from './retrain';
+export type { ModelStatus, ModelStatusRun } from './status';
 export type { RetrainResult, RetrainInput, ApprovalDecision } from '../workflows/types';
 
 export interface FlywheelConnectOptions {
@@ -121,5 +123,10 @@ export class FlywheelClient {
 
   history(model: string): Promise<ModelHistoryEntry[]> {
     return modelHistory(this.lineage.db, model);
+  }
+
+  /** Models (or one model) with stage, champion and latest runs: the same answer as `flywheel status --json`. */
+  status(model?: string): Promise<ModelStatus[]> {
+    return modelStatus(this.lineage.db, model);
   }
 }

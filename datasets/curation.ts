@@ -19,28 +19,47 @@ export class CurationError extends Error {
   override name = 'CurationError';
 }
 
+/**
+ * Whether row `row` has every feature and the label (NaN / null mean missing); counts what is missing
+ * into `missing`. Shared by dropIncomplete and the streaming curation so both report the same detail.
+ */
+export function isComplete(columns: StagedColumns, layout: FeatureLayout, row: number, missing: Record<string, number>): boolean {
+  let ok = !Number.isNaN(columns.labels[row]);
+  if (!ok) missing.label = (missing.label ?? 0) + 1;
+  for (const name of layout.numeric) {
+    if (Number.isNaN(columns.numeric[name][row])) {
+      missing[name] = (missing[name] ?? 0) + 1;
+      ok = false;
+    }
+  }
+  for (const name of layout.categorical) {
+    if (columns.categorical[name][row] === null) {
+      missing[name] = (missing[name] ?? 0) + 1;
+      ok = false;
+    }
+  }
+  return ok;
+}
+
+export function incompleteDetail(missing: Record<string, number>): string {
+  return Object.keys(missing).length ? `missing values: ${Object.entries(missing).map(([k, v]) => `${k} ${v}`).join(', ')}` : 'no missing values';
+}
+
 /** Rows with every feature and the label present (NaN / null mean missing). */
 export function dropIncomplete(columns: StagedColumns, layout: FeatureLayout, indices: Int32Array): { kept: Int32Array; detail: string } {
   const missing: Record<string, number> = {};
-  const kept = indices.filter((row) => {
-    let ok = !Number.isNaN(columns.labels[row]);
-    if (!ok) missing.label = (missing.label ?? 0) + 1;
-    for (const name of layout.numeric) {
-      if (Number.isNaN(columns.numeric[name][row])) {
-        missing[name] = (missing[name] ?? 0) + 1;
-        ok = false;
-      }
-    }
-    for (const name of layout.categorical) {
-      if (columns.categorical[name][row] === null) {
-        missing[name] = (missing[name] ?? 0) + 1;
-        ok = false;
-      }
-    }
-    return ok;
-  });
-  const detail = Object.keys(missing).length ? `missing values: ${Object.entries(missing).map(([k, v]) => `${k} ${v}`).join(', ')}` : 'no missing values';
-  return { kept, detail };
+  const kept = indices.filter((row) => isComplete(columns, layout, row, missing));
+  return { kept, detail: incompleteDetail(missing) };
+}
+
+/** The dedupe step's detail, or null when dedupe does not run (off, or no entity column to match rows on). */
+export function dedupeSkipped(key: DataSpec['dedupe']['key'], hasEntity: boolean): string | null {
+  if (key === 'none') return 'off';
+  return hasEntity ? null : 'skipped: the source has no entity column';
+}
+
+export function dedupeDetail(key: 'entity_time' | 'entity'): string {
+  return `by ${key}, keeping the latest`;
 }
 
 /**
@@ -69,6 +88,11 @@ export function dedupe(columns: StagedColumns, indices: Int32Array, key: 'entity
   return indices.filter((_, i) => keep[i] === 1);
 }
 
+/** The sampling step's detail for uniform and reservoir sampling of k rows out of n. */
+export function samplingDetail(sampling: Extract<DataSpec['sampling'], { kind: 'uniform' | 'reservoir' }>, k: number, n: number): string {
+  return sampling.kind === 'uniform' ? `uniform ${k} of ${n}` : `reservoir of ${k} from ${n}`;
+}
+
 /** Applies data.sampling to the rows. */
 export function sampleRows(columns: StagedColumns, layout: FeatureLayout, indices: Int32Array, sampling: DataSpec['sampling'], seed: number): { kept: Int32Array; detail: string } {
   const rng = seededRng(seed, 'sampling');
@@ -78,7 +102,7 @@ export function sampleRows(columns: StagedColumns, layout: FeatureLayout, indice
       return { kept: indices, detail: 'no sampling' };
     case 'uniform': {
       const k = targetCount(n, sampling);
-      return { kept: uniformSample(indices, k, rng), detail: `uniform ${k} of ${n}` };
+      return { kept: uniformSample(indices, k, rng), detail: samplingDetail(sampling, k, n) };
     }
     case 'stratified': {
       const k = targetCount(n, sampling);
@@ -91,7 +115,7 @@ export function sampleRows(columns: StagedColumns, layout: FeatureLayout, indice
       return { kept: stratifiedSample(indices, strataOf, k, rng), detail: `stratified by ${column}: ${k} of ${n}` };
     }
     case 'reservoir':
-      return { kept: reservoirSample(indices, Math.min(n, sampling.rows), rng), detail: `reservoir of ${Math.min(n, sampling.rows)} from ${n}` };
+      return { kept: reservoirSample(indices, Math.min(n, sampling.rows), rng), detail: samplingDetail(sampling, Math.min(n, sampling.rows), n) };
     case 'importance': {
       const weights = columns.numeric[sampling.weightColumn] ?? columns.auxiliary[sampling.weightColumn];
       if (!weights) throw new CurationError(`data.sampling.weightColumn "${sampling.weightColumn}" was not pulled: it must be a numeric feature or a numeric key of the source rows`);
@@ -151,28 +175,45 @@ export interface CurationResult {
   naturalRows: Int32Array;
 }
 
+export type StepRecorder = (step: string, before: number, after: number, detail?: string) => void;
+
+export function stepRecorder(steps: CurationStep[]): StepRecorder {
+  return (step, before, after, detail) => steps.push({ step, rowsBefore: before, rowsAfter: after, ...(detail ? { detail } : {}) });
+}
+
 export function curateWindow(staged: StagedColumns, options: CurationOptions): CurationResult {
   const { layout, data } = options;
   const steps: CurationStep[] = [];
-  const record = (step: string, before: number, after: number, detail?: string) => steps.push({ step, rowsBefore: before, rowsAfter: after, ...(detail ? { detail } : {}) });
+  const record = stepRecorder(steps);
   let rows = allIndices(staged.eventTimeMs.length);
 
   const complete = dropIncomplete(staged, layout, rows);
   record('drop_incomplete', rows.length, complete.kept.length, complete.detail);
   rows = complete.kept;
 
-  if (data.dedupe.key === 'none' || !options.hasEntity) {
-    record('dedupe', rows.length, rows.length, data.dedupe.key === 'none' ? 'off' : 'skipped: the source has no entity column');
+  const skipped = dedupeSkipped(data.dedupe.key, options.hasEntity);
+  if (skipped !== null || data.dedupe.key === 'none') {
+    record('dedupe', rows.length, rows.length, skipped ?? 'off');
   } else {
     const deduped = dedupe(staged, rows, data.dedupe.key);
-    record('dedupe', rows.length, deduped.length, `by ${data.dedupe.key}, keeping the latest`);
+    record('dedupe', rows.length, deduped.length, dedupeDetail(data.dedupe.key));
     rows = deduped;
   }
 
   const sampled = sampleRows(staged, layout, rows, data.sampling, data.seed);
   record('sampling', rows.length, sampled.kept.length, sampled.detail);
-  rows = sampled.kept;
+  return finishCuration(staged, sampled.kept, steps, options);
+}
 
+/**
+ * The steps after sampling: time split, label-overlap purge, rebalancing of the training split, and
+ * the copy into snapshot columns. `rows` are ascending indices into `staged`; `steps` holds the steps
+ * so far and is appended to. Only row order matters, not the index values, so the streaming curation
+ * (datasets/streaming-curation.ts) runs it on a compact copy of the sampled rows with the same result.
+ */
+export function finishCuration(staged: StagedColumns, rows: Int32Array, steps: CurationStep[], options: CurationOptions): CurationResult {
+  const { layout, data } = options;
+  const record = stepRecorder(steps);
   const times = new Float64Array(rows.length);
   for (let i = 0; i < rows.length; i++) times[i] = staged.eventTimeMs[rows[i]];
   const split = timeOrderedSplit(times, options.validationFraction);

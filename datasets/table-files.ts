@@ -183,13 +183,18 @@ function isMissing(value: unknown): boolean {
   return value === null || value === undefined || (typeof value === 'string' && value.trim() === '');
 }
 
-/** A number, NaN for missing, or undefined when the value is not a number. */
+/** A finite number, NaN for missing, or undefined when the value is not a finite number. */
 function toNumber(value: unknown): number | undefined {
   if (isMissing(value)) return Number.NaN;
   if (typeof value === 'number') return Number.isFinite(value) ? value : undefined;
   if (typeof value === 'bigint') return Number(value);
   if (typeof value === 'boolean') return value ? 1 : 0;
-  if (typeof value === 'string') return NUMBER_TEXT.test(value.trim()) ? Number(value.trim()) : undefined;
+  if (typeof value === 'string') {
+    if (!NUMBER_TEXT.test(value.trim())) return undefined;
+    // "1e999" is well-formed text for a number that does not fit a double: refused, not Infinity.
+    const parsed = Number(value.trim());
+    return Number.isFinite(parsed) ? parsed : undefined;
+  }
   return undefined;
 }
 

@@ -14,15 +14,17 @@ export {
 } from './bootstrap';
 export { builtInKernel, kernelFromFunction, type MetricKernel, type WeightedEvaluator } from './metric-kernels';
 export { columnsFromMatrix, defineSlices, evaluateSlices, type SliceColumns, type SliceDefinition, type SliceResult } from './slices';
-export { runBehaviouralTests, runDirectionalTest, runInvarianceTest, runPerturbationTest, type BehaviouralResult, type PredictFn } from './behavioural';
+export { runBehaviouralTests, runDirectionalTest, runInvarianceTest, runPerturbationTest, type BehaviouralResult, type BehaviouralRows, type PredictFn } from './behavioural';
 export { checkBudgets, hasBudgetLimits, measureOperationalMetrics, type BudgetCheck, type MeasureOptions, type OperationalMeasurements } from './budgets';
 export {
+  behaviouralTestProblems,
   durationToMs,
   evaluationSpecProblems,
   evaluationSpecSchema,
   InvalidEvaluationSpecError,
   parseEvaluationSpec,
   resolvePrimaryMetric,
+  type BehaviouralFeatureLayout,
   type EvaluationSpec,
   type EvaluationSpecInput,
 } from './spec';

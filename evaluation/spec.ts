@@ -48,6 +48,10 @@ import { formatIssuePath } from '../spec/issue-path';
  * behavioural: named invariance, perturbation and directional tests (evaluation/behavioural.ts)
  *   run against the candidate; each declared test must have a result, and fails the gate when
  *   its result did not pass. A declared test without a result fails ("declared but not run").
+ *   Invariance works on numeric and categorical features (setTo / swap values are numbers for a
+ *   numeric feature, strings for a categorical one); perturbation and directional tests change
+ *   numeric features only. A test naming a feature the model does not read, or values of the wrong
+ *   type for it, is a spec error (behaviouralTestProblems), raised before anything is scored.
  *
  * budgets: model size, single-row latency p50/p99 and batch throughput limits, measured with
  *   onnxruntime-node (evaluation/budgets.ts). A declared limit without a measurement fails.
@@ -127,24 +131,56 @@ export const sliceSpecSchema = z
 
 const testName = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'use letters, digits, "_", "." or "-" (max 64 chars)');
 
+/**
+ * A value an invariance test writes into a feature: a number for a numeric feature (including a
+ * category stored as a numeric code), a string for a categorical feature (its category, as the
+ * snapshot and the ONNX `categorical` input hold it). Which one fits depends on the feature's type,
+ * which only the model's feature layout knows: behaviouralTestProblems checks it.
+ */
+export const behaviouralValueSchema = z.union([
+  z.number(),
+  z.string().min(1, 'a category value cannot be empty ("" is how a missing value is sent); give the category, e.g. "female"'),
+]);
+
 /** Changing a protected feature must move no prediction by more than epsilon. */
 export const invarianceTestSchema = z
   .object({
     kind: z.literal('invariance'),
     name: testName,
     feature: z.string().min(1),
-    /** setTo: every row gets this value. swap: each row holding one of the values gets each of the others (categorical). */
-    change: z.union([z.object({ setTo: z.number() }).strict(), z.object({ swap: z.array(z.number()).min(2) }).strict()]),
+    /**
+     * setTo: every row gets this value. swap: each row holding one of the values gets each of the
+     * others in turn. Strings for a categorical feature, numbers for a numeric one (numeric codes).
+     */
+    change: z.union([z.object({ setTo: behaviouralValueSchema }).strict(), z.object({ swap: z.array(behaviouralValueSchema).min(2) }).strict()], {
+      error: 'give { "setTo": value } or { "swap": [value, value, ...] }: numbers for a numeric feature, strings for a categorical one',
+    }),
     epsilon: z.number().min(0).default(0.01),
   })
-  .strict();
+  .strict()
+  .superRefine((test, ctx) => {
+    if (!('swap' in test.change)) return;
+    const swap = test.change.swap;
+    if (swap.some((v) => typeof v === 'string') && swap.some((v) => typeof v === 'number')) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['change', 'swap'],
+        message: `swap mixes numbers and strings (${swap.map(formatValue).join(', ')}); give every value as a string for a categorical feature, or as a number for a numeric one`,
+      });
+    }
+    const seen = new Set<string | number>();
+    for (const v of swap) {
+      if (seen.has(v)) ctx.addIssue({ code: 'custom', path: ['change', 'swap'], message: `swap lists ${formatValue(v)} twice; list each value once` });
+      seen.add(v);
+    }
+  });
 
 /** Small Gaussian noise (sigma x the feature's std) must change predictions little. */
 export const perturbationTestSchema = z
   .object({
     kind: z.literal('perturbation'),
     name: testName,
-    /** Features to perturb; default every feature of the matrix. List only numeric ones: noise on a category code changes the category. */
+    /** Numeric features to perturb; default every numeric feature of the rows. Categorical ones are refused (test them with invariance); noise on a numeric category code changes the category. */
     features: z.array(z.string().min(1)).optional(),
     sigma: z.number().gt(0).max(10).default(0.05),
     maxMeanChange: z.number().min(0).optional(),
@@ -298,6 +334,82 @@ function hint(issue: z.core.$ZodIssue): string {
   const last = issue.path[issue.path.length - 1];
   if (last === 'floors' || last === 'maxRegression') return `; metrics are ${METRIC_NAMES.join(', ')}`;
   return '; check the spelling against the evaluation spec fields';
+}
+
+/** The model's inputs by type: what a behavioural test may change, and how. */
+export interface BehaviouralFeatureLayout {
+  numeric: readonly string[];
+  categorical: readonly string[];
+}
+
+/**
+ * Problems of one behavioural test against the features the model reads, as [field, problem and
+ * fix] pairs (the field relative to the test, e.g. "change.setTo"); empty when the test fits. The
+ * tests themselves (evaluation/behavioural.ts) throw on these before changing any row.
+ */
+export function behaviouralTestFieldProblems(test: BehaviouralTestSpec, layout: BehaviouralFeatureLayout): Array<[field: string, problem: string]> {
+  const problems: Array<[string, string]> = [];
+  const inputs = `numeric: ${layout.numeric.join(', ') || 'none'}; categorical: ${layout.categorical.join(', ') || 'none'}`;
+  const kindOf = (feature: string): 'numeric' | 'categorical' | null =>
+    layout.numeric.includes(feature) ? 'numeric' : layout.categorical.includes(feature) ? 'categorical' : null;
+  const unknown = (field: string, feature: string): void => {
+    problems.push([field, `no feature "${feature}" among the model's inputs (${inputs}); name one of them, or add the feature to the model`]);
+  };
+  const useInvariance = '(test a categorical feature with an invariance test: change.swap or change.setTo with string values)';
+  if (test.kind === 'invariance') {
+    const kind = kindOf(test.feature);
+    if (kind === null) {
+      unknown('feature', test.feature);
+      return problems;
+    }
+    const key = 'setTo' in test.change ? 'setTo' : 'swap';
+    const values = 'setTo' in test.change ? [test.change.setTo] : test.change.swap;
+    const wrong = values.filter((v) => (kind === 'numeric' ? typeof v !== 'number' : typeof v !== 'string'));
+    if (wrong.length === 0) return problems;
+    const written = (vs: Array<string | number>): string => (key === 'setTo' ? formatValue(vs[0]) : `[${vs.map(formatValue).join(', ')}]`);
+    if (kind === 'categorical') {
+      problems.push([
+        `change.${key}`,
+        `feature "${test.feature}" is categorical (string values) but ${key} gives the number(s) ${wrong.map(formatValue).join(', ')}; ` +
+          `give the categories as strings, e.g. ${key}: ${written(values.map((v) => String(v)))}`,
+      ]);
+    } else {
+      const numbers = values.map((v) => (typeof v === 'number' ? v : Number(v.trim() === '' ? NaN : v)));
+      const fix = numbers.every((v) => Number.isFinite(v))
+        ? `give numbers, e.g. ${key}: ${written(numbers)}`
+        : 'give numbers (values the feature holds), or declare the feature categorical in the model spec (features[].type: "categorical")';
+      problems.push([`change.${key}`, `feature "${test.feature}" is numeric but ${key} gives the string(s) ${wrong.map(formatValue).join(', ')}; ${fix}`]);
+    }
+  } else if (test.kind === 'perturbation') {
+    for (const feature of test.features ?? []) {
+      const kind = kindOf(feature);
+      if (kind === null) unknown('features', feature);
+      else if (kind === 'categorical') {
+        problems.push(['features', `"${feature}" is categorical: Gaussian noise applies to numeric features only; remove it from features ${useInvariance}`]);
+      }
+    }
+  } else {
+    const kind = kindOf(test.feature);
+    if (kind === null) unknown('feature', test.feature);
+    else if (kind === 'categorical') {
+      problems.push(['feature', `"${test.feature}" is categorical: a directional test adds delta to a numeric feature; name a numeric feature ${useInvariance}`]);
+    }
+  }
+  return problems;
+}
+
+/**
+ * Problems of the spec's behavioural tests against the model's inputs, each as
+ * "behavioural[i].<field>: what is wrong; the fix"; empty when every test fits. The evaluate step
+ * checks this before scoring anything; a model spec validator can call it with featureLayout(features).
+ */
+export function behaviouralTestProblems(tests: readonly BehaviouralTestSpec[], layout: BehaviouralFeatureLayout): string[] {
+  return tests.flatMap((test, i) => behaviouralTestFieldProblems(test, layout).map(([field, problem]) => `behavioural[${i}].${field}: ${problem}`));
+}
+
+/** A number as written, a string quoted: 2, "female". */
+export function formatValue(value: string | number): string {
+  return typeof value === 'string' ? JSON.stringify(value) : String(value);
 }
 
 /**

@@ -1,10 +1,14 @@
 // Runs a Flywheel worker process against TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE until SIGINT or
-// SIGTERM, then drains in-flight tasks and exits. A GPU host runs only the training role.
+// SIGTERM, then stops polling, lets in-flight activities finish for up to the shutdown grace period
+// (FLYWHEEL_WORKER_SHUTDOWN_GRACE, default 30 s; worker/shutdown.ts) and exits. A GPU host runs only
+// the training role.
 import { loadConfig } from '../infra/config';
 import { installSdkLogging } from '../infra/sdk-logging';
 import { connectWorker } from '../infra/temporal-connection';
 import { openLineageDb } from '../lineage/db';
 import { openArtifactStore } from '../storage/artifact-store';
+import { parseShutdownGrace, SHUTDOWN_FORCE_MARGIN_MS, SHUTDOWN_GRACE_ENV } from './shutdown';
+import { defaultTrainingSlots } from './gpus';
 import { createWorkers, type QueueRole } from './workers';
 
 export interface WorkerProcessOptions {
@@ -15,6 +19,8 @@ export interface WorkerProcessOptions {
   maxCachedWorkflows?: number;
   /** Lineage connection pool; keep it at least activity slots + training slots. */
   poolSize?: number;
+  /** Grace period for in-flight activities on shutdown, in ms; default $FLYWHEEL_WORKER_SHUTDOWN_GRACE or 30 s. */
+  shutdownGraceMs?: number;
   log?: (line: string) => void;
 }
 
@@ -22,6 +28,10 @@ export async function runWorkerProcess(options: WorkerProcessOptions): Promise<v
   const log = options.log ?? ((line: string) => console.log(line));
   installSdkLogging('INFO');
   const config = loadConfig();
+  // Read before connecting anything, so a bad value fails with nothing to clean up.
+  const shutdownGraceMs = options.shutdownGraceMs ?? parseShutdownGrace(process.env[SHUTDOWN_GRACE_ENV]);
+  // One training activity per GPU unless told otherwise (a CPU-only host: one).
+  const trainingSlots = options.trainingSlots ?? (options.roles.includes('training') ? defaultTrainingSlots() : undefined);
   const lineage = await openLineageDb({ url: config.databaseUrl, poolSize: options.poolSize });
   const store = openArtifactStore(config.artifactRoot);
   const connection = await connectWorker(config.temporalAddress);
@@ -31,13 +41,17 @@ export async function runWorkerProcess(options: WorkerProcessOptions): Promise<v
       namespace: config.temporalNamespace,
       deps: { db: lineage.db, store },
       roles: options.roles,
-      trainingSlots: options.trainingSlots,
+      trainingSlots,
       activitySlots: options.activitySlots,
       workflowTaskSlots: options.workflowTaskSlots,
       maxCachedWorkflows: options.maxCachedWorkflows,
+      shutdownGraceMs,
+      // Past the grace period running activities are cancelled; give them a bounded time to report.
+      shutdownForceMs: shutdownGraceMs + SHUTDOWN_FORCE_MARGIN_MS,
     });
-    log(`flywheel worker (${options.roles.join(' + ')}) polling ${config.temporalAddress}/${config.temporalNamespace}; lineage ${lineage.location}; artifacts ${store.rootUri}`);
-    // The SDK installs SIGINT/SIGTERM handlers that shut every worker down; run() resolves after draining.
+    log(`flywheel worker (${options.roles.join(' + ')}) polling ${config.temporalAddress}/${config.temporalNamespace}; lineage ${lineage.location}; artifacts ${store.rootUri}${trainingSlots ? `; training slots ${trainingSlots}` : ''}; shutdown grace ${shutdownGraceMs / 1000} s`);
+    // The SDK installs SIGINT/SIGTERM handlers that shut every worker down: polling stops at once,
+    // in-flight activities get the grace period to finish, and run() resolves once all have drained.
     await Promise.all(workers.map((w) => w.run()));
     log('flywheel worker stopped');
   } finally {

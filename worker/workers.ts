@@ -6,6 +6,7 @@ import { orchestrationActivities, type ActivityDeps } from '../activities';
 import { trainActivities } from '../activities/train';
 import type { TrainActivityOptions } from '../training/activity';
 import { ORCHESTRATION_QUEUE, TRAINING_QUEUE } from '../workflows/task-queues';
+import { DEFAULT_SHUTDOWN_GRACE_MS } from './shutdown';
 
 export type QueueRole = 'orchestration' | 'training';
 
@@ -24,6 +25,13 @@ export interface WorkerSettings {
   workflowTaskSlots?: number;
   /** Workflows kept in memory between tasks; fewer than those running costs replays (bench/README.md). */
   maxCachedWorkflows?: number;
+  /**
+   * Milliseconds a stopping worker (SIGINT/SIGTERM or shutdown()) lets in-flight activities run
+   * to completion before it cancels them; default 30 s (worker/shutdown.ts). 0 cancels at once.
+   */
+  shutdownGraceMs?: number;
+  /** Milliseconds after which a shutdown that has not finished gives up with an error; default never. */
+  shutdownForceMs?: number;
 }
 
 let bundlePromise: Promise<WorkflowBundleWithSourceMap> | undefined;
@@ -45,6 +53,11 @@ const quietLogger = {
 
 export async function createWorkers(settings: WorkerSettings): Promise<Worker[]> {
   const workers: Worker[] = [];
+  // The SDK's default grace is 0: in-flight activities would be cancelled the moment shutdown starts.
+  const shutdown = {
+    shutdownGraceTime: settings.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS,
+    ...(settings.shutdownForceMs !== undefined ? { shutdownForceTime: settings.shutdownForceMs } : {}),
+  };
   if (settings.roles.includes('orchestration')) {
     workers.push(
       await Worker.create({
@@ -54,6 +67,7 @@ export async function createWorkers(settings: WorkerSettings): Promise<Worker[]>
         workflowBundle: await workflowBundle(),
         activities: orchestrationActivities(settings.deps),
         maxConcurrentActivityTaskExecutions: settings.activitySlots ?? 20,
+        ...shutdown,
         ...(settings.workflowTaskSlots ? { maxConcurrentWorkflowTaskExecutions: settings.workflowTaskSlots } : {}),
         ...(settings.maxCachedWorkflows ? { maxCachedWorkflows: settings.maxCachedWorkflows } : {}),
       }),
@@ -67,6 +81,7 @@ export async function createWorkers(settings: WorkerSettings): Promise<Worker[]>
         taskQueue: TRAINING_QUEUE,
         activities: trainActivities(settings.deps, settings.training),
         maxConcurrentActivityTaskExecutions: settings.trainingSlots ?? 1,
+        ...shutdown,
         // Training runs in a child process, so this worker's event loop is free to heartbeat; send
         // heartbeats within 2 s so a cancellation (delivered on the heartbeat response) arrives
         // promptly instead of after the SDK's default throttle of up to 60 s.
@@ -78,7 +93,7 @@ export async function createWorkers(settings: WorkerSettings): Promise<Worker[]>
   return workers;
 }
 
-/** Runs workers until one stops (SIGINT/SIGTERM make the SDK shut them all down gracefully). */
+/** Runs workers until they stop (SIGINT/SIGTERM make the SDK shut them all down, draining for the grace period). */
 export async function runWorkers(workers: Worker[]): Promise<void> {
   await Promise.all(workers.map((w) => w.run()));
 }

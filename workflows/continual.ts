@@ -29,6 +29,8 @@ const light = proxyActivities<OrchestrationActivities>({
 export interface ContinualInput {
   modelName: string;
   state?: ContinualState;
+  /** Checks before continue-as-new (default CHECKS_PER_RUN); carried into the next run. */
+  checksPerRun?: number;
 }
 
 const KEEP_CHECKS = 20;
@@ -59,7 +61,9 @@ export async function continualLearningWorkflow(input: ContinualInput): Promise<
   setHandler(continualStateQuery, () => state);
 
   let checkEveryMs = 60_000;
-  for (let iteration = 0; iteration < CHECKS_PER_RUN; iteration++) {
+  // From the input (tests use a small one); histories started without it replay as before.
+  const checksPerRun = input.checksPerRun ?? CHECKS_PER_RUN;
+  for (let iteration = 0; iteration < checksPerRun; iteration++) {
     upsertSearchAttributes([{ key: PipelineStep, value: state.paused ? 'paused' : 'waiting' }]);
     await condition(() => checkRequested && !state.paused, checkEveryMs);
     checkRequested = false;
@@ -117,5 +121,5 @@ export async function continualLearningWorkflow(input: ContinualInput): Promise<
     state.lastChecks = [record, ...state.lastChecks].slice(0, KEEP_CHECKS);
     if (workflowInfo().continueAsNewSuggested) break;
   }
-  await continueAsNew<typeof continualLearningWorkflow>({ modelName: input.modelName, state });
+  await continueAsNew<typeof continualLearningWorkflow>({ modelName: input.modelName, state, ...(input.checksPerRun === undefined ? {} : { checksPerRun: input.checksPerRun }) });
 }

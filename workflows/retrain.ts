@@ -9,6 +9,7 @@ import {
   executeChild,
   getExternalWorkflowHandle,
   ParentClosePolicy,
+  patched,
   proxyActivities,
   setHandler,
   upsertMemo,
@@ -17,7 +18,7 @@ import {
 } from '@temporalio/workflow';
 import type { OrchestrationActivities, TrainingActivities } from '../activities';
 import { featureLayout } from '../spec/feature-layout';
-import { NON_RETRYABLE_FAILURES } from './failure-types';
+import { FailureType, NON_RETRYABLE_FAILURES } from './failure-types';
 import { approveCandidateUpdate, retrainStatusQuery, upstreamChampionChangedSignal } from './signals';
 import { CandidateVersion, MaturityStage, ModelName, PipelineStep, TemporalScheduledStartTime, TriggerReason } from './search-attributes';
 import { rolloutWorkflow, type RolloutResult } from './rollout';
@@ -50,6 +51,10 @@ export async function retrainWorkflow(input: RetrainInput): Promise<RetrainResul
   // A scheduled (or backfilled) run trains on the window ending at its scheduled time.
   const scheduledAt = info.typedSearchAttributes.get(TemporalScheduledStartTime);
   const windowEnd = input.referenceTime ?? (scheduledAt ?? info.startTime).toISOString();
+  // Runs started before this check existed replay without it (their histories carry no marker).
+  if (patched('validate-reference-time') && Number.isNaN(Date.parse(windowEnd))) {
+    throw ApplicationFailure.nonRetryable(`referenceTime "${windowEnd}" is not an ISO 8601 time (e.g. 2026-01-31T00:00:00Z); nothing was recorded`, FailureType.InvalidSpec);
+  }
   const startedAt = Date.now();
 
   const status: RetrainStatus = { step: 'start', candidateVersionId: null, decision: null, awaitingApproval: false, reportHtmlUri: null };

@@ -2,8 +2,9 @@
 // PostgreSQL). The server runs in its own process (serving/main.ts), the load generator here:
 // 4 keep-alive loopback clients, closed loop, one /predict after another. Each run measures
 // predictions/s and p50/p99 latency; runs alternate between no shadow and one shadow version
-// mirroring every request, and shadow_p99_ratio is p99 with the shadow over p99 without it in the
-// adjacent run. Needs the local PostgreSQL (TEST_PG_ADMIN_URL, default 127.0.0.1:5432).
+// mirroring every request. Both sides are published (serving_* without the shadow,
+// serving_shadow_* with it), and shadow_p99_ratio is p99 with the shadow over p99 without it in
+// the adjacent run. Needs the local PostgreSQL (TEST_PG_ADMIN_URL, default 127.0.0.1:5432).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import http from 'node:http';
@@ -19,7 +20,7 @@ import { createTestDatabase } from '../../test/support/postgres';
 import { drawFeatures, percentile, postJson, registerVersion, seedChampion } from '../../test/support/traffic';
 import { summarize, type Figure } from '../figure';
 
-export const ids = ['serving_pred_per_s', 'serving_p50_ms', 'serving_p99_ms', 'shadow_p99_ratio'];
+export const ids = ['serving_pred_per_s', 'serving_p50_ms', 'serving_p99_ms', 'serving_shadow_pred_per_s', 'serving_shadow_p50_ms', 'serving_shadow_p99_ms', 'shadow_p99_ratio'];
 
 const CLIENTS = 4;
 
@@ -126,6 +127,9 @@ export async function run(options: { quick: boolean; log: (line: string) => void
       summarize('serving_pred_per_s', 'predictions/s', plain.map((r) => r.perSecond), `POST /predict throughput, no shadow; ${setting}`),
       summarize('serving_p50_ms', 'ms', plain.map((r) => r.p50), `median client-side latency, no shadow; ${setting}`),
       summarize('serving_p99_ms', 'ms', plain.map((r) => r.p99), `99th percentile client-side latency, no shadow; ${setting}`),
+      summarize('serving_shadow_pred_per_s', 'predictions/s', shadowed.map((r) => r.perSecond), `POST /predict throughput, one shadow version scoring every request (off the request path, its predictions logged too); ${setting}`),
+      summarize('serving_shadow_p50_ms', 'ms', shadowed.map((r) => r.p50), `median client-side latency, one shadow version scoring every request; ${setting}`),
+      summarize('serving_shadow_p99_ms', 'ms', shadowed.map((r) => r.p99), `99th percentile client-side latency, one shadow version scoring every request; ${setting}`),
       summarize('shadow_p99_ratio', 'ratio', plain.map((r, i) => shadowed[i].p99 / r.p99), `p99 with one shadow version scoring every request (off the request path) over p99 without, adjacent runs; ${setting}`),
     ];
   } finally {

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { ancestry, championAt, modelHistory } from '../../lineage/ancestry';
 import { openLineageDb } from '../../lineage/db';
 import { currentChampion } from '../../lineage/models';
+import { modelStatus } from '../status';
 
 function print(json: boolean, value: unknown, human: string): void {
   console.log(json ? JSON.stringify(value) : human);
@@ -68,26 +69,7 @@ export function registerLineageCommands(program: Command, models: Command): void
     .option('--json', 'JSON output')
     .action(async (model: string | undefined, o) =>
       withLineage(async (db) => {
-        let query = db.selectFrom('models').select(['name', 'stage']).orderBy('name');
-        if (model) query = query.where('name', '=', model);
-        const rows = await query.execute();
-        if (model && !rows.length) throw new Error(`unknown model "${model}"`);
-        const value = await Promise.all(
-          rows.map(async (m) => ({
-            model: m.name,
-            stage: m.stage,
-            champion: (await currentChampion(db, m.name))?.id ?? null,
-            runs: (await db.selectFrom('pipeline_runs').select(['id', 'trigger', 'status', 'current_step', 'candidate_version_id', 'started_at', 'error']).where('model_name', '=', m.name).orderBy('started_at', 'desc').limit(5).execute()).map((r) => ({
-              id: r.id,
-              trigger: r.trigger,
-              status: r.status,
-              step: r.current_step,
-              candidate: r.candidate_version_id,
-              startedAt: new Date(r.started_at).toISOString(),
-              error: r.error,
-            })),
-          })),
-        );
+        const value = await modelStatus(db, model);
         const human = value
           .map((m) => `${m.model} (stage ${m.stage}) champion ${m.champion ?? '-'}\n${m.runs.map((r) => `  ${r.startedAt} ${r.id} ${r.status} at ${r.step}${r.candidate ? ` → ${r.candidate}` : ''}${r.error ? ` (${r.error})` : ''}`).join('\n')}`)
           .join('\n');

@@ -79,4 +79,14 @@ describe('flywheel --json', () => {
     expect(result.stdout).toBe('');
     expect(result.stderr.trim()).toBe('flywheel: model "nope" has no versions yet');
   });
+
+  it('usage errors (missing argument, unknown option) are one line, no help dump, non-zero exit', async () => {
+    const missing = await runCli(['retrain'], env);
+    expect(missing.code).not.toBe(0);
+    expect(missing.stdout).toBe('');
+    expect(missing.stderr.trim().split('\n')).toEqual(["error: missing required argument 'model' (see flywheel retrain --help)"]);
+    const unknown = await runCli(['schedule', 'pause', 'ctr', '--bogus'], env);
+    expect(unknown.code).not.toBe(0);
+    expect(unknown.stderr.trim().split('\n')).toEqual(["error: unknown option '--bogus' (see flywheel schedule pause --help)"]);
+  });
 });

@@ -1,18 +1,21 @@
 // The streaming pull and dataset formation on a real PostgreSQL (and the PGlite fallback): windows
 // stream into bounded Arrow parts, labels are pulled as of the window end, a stateful pull starts
 // after the high-water mark, table sources map columns, bad values are recorded then refused,
-// snapshots are content-addressed and idempotent, lineage answers which versions used a dataset,
-// and a pull's RSS growth stays bounded.
-import { mkdtempSync } from 'node:fs';
+// snapshots are content-addressed and idempotent, their manifests match what pyarrow reads, a
+// reservoir-sampled snapshot streams the window holding only the sample, lineage answers which
+// versions used a dataset, and a pull's RSS growth stays bounded.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { datasetActivities } from '../../activities/dataset';
 import { pullActivities } from '../../activities/pull';
 import { measurePullRss, seedLabelledRows } from '../../bench/suites/data';
-import { decodeDataset } from '../../datasets/snapshot';
+import { curateWindow } from '../../datasets/curation';
+import { decodeDataset, encodeDataset, sha256Hex } from '../../datasets/snapshot';
 import { readStagedSummary, readStagedWindow } from '../../datasets/staged-io';
 import { datasetsSeenByVersion, versionsTrainedOnDataset } from '../../lineage/dataset-lineage';
 import { openLineageDb, type LineageDb } from '../../lineage/db';
@@ -24,6 +27,7 @@ import { featureLayout } from '../../spec/feature-layout';
 import { openArtifactStore, type ArtifactStore } from '../../storage/artifact-store';
 import { createTestDatabase, type TestDatabase } from '../support/postgres';
 
+const PYTHON = path.join(__dirname, '..', '..', '.tools', 'venv', 'bin', 'python');
 const FEATURES = [{ name: 'f1' }, { name: 'f2' }, { name: 'f3' }, { name: 'f4' }, { name: 'device', type: 'categorical' }];
 const START = '2026-01-01T00:00:00.000Z';
 const END = '2026-01-31T00:00:00.000Z';
@@ -55,6 +59,37 @@ async function insertRows(model: string, rows: { t: string; features: Record<str
       })),
     )
     .execute();
+}
+
+interface PyarrowView {
+  sha256: string;
+  rows: number;
+  fields: [string, string][];
+  train: number;
+  validation: number;
+  positives: number;
+  firstValidationMs: number;
+  lastMs: number;
+}
+
+/**
+ * Reads a snapshot's data.arrow with pyarrow (what a Python trainer does) and hashes its bytes with
+ * hashlib: an independent reader and an independent hash. Fails rather than skips without the venv
+ * (scripts/setup.mjs installs it on every `npm test`).
+ */
+function readWithPyarrow(uri: string): PyarrowView {
+  if (!existsSync(PYTHON)) throw new Error(`reading snapshots with pyarrow needs ${PYTHON}: run \`npm run setup\` to create the Python tools venv`);
+  const script = `
+import sys, json, hashlib, pyarrow as pa
+b = open(sys.argv[1], 'rb').read()
+t = pa.ipc.open_file(pa.py_buffer(b)).read_all()
+split = t.column('split').to_pylist()
+times = t.column('event_time_ms').to_pylist()
+print(json.dumps({'sha256': hashlib.sha256(b).hexdigest(), 'rows': t.num_rows, 'fields': [[f.name, str(f.type)] for f in t.schema],
+  'train': split.count(0), 'validation': split.count(1), 'positives': sum(t.column('label').to_pylist()),
+  'firstValidationMs': min(x for x, s in zip(times, split) if s == 1), 'lastMs': max(times)}))
+`;
+  return JSON.parse(execFileSync(PYTHON, ['-c', script, fileURLToPath(uri)]).toString('utf8')) as PyarrowView;
 }
 
 const row = (i: number) => ({ f1: i, f2: 1, f3: 2, f4: 3, device: i % 2 ? 'mobile' : 'desktop' });
@@ -135,9 +170,12 @@ describe('streaming pull', () => {
     expect(summary.typeViolations).toEqual({ f3: { count: 1, firstRow: await idOf(2), example: '"abc"' }, device: { count: 1, firstRow: await idOf(3), example: '7' } });
     // Wrong types are counted as violations, not as missing values.
     expect(summary.nulls).toEqual({ f1: 0, f2: 1, f3: 0, f4: 0, device: 0 });
+    // Looked up before the call: an await between starting the call and attaching .rejects would leave
+    // its rejection briefly unhandled (the dataset step refuses bad values before reading any part).
+    const f3Row = await idOf(2);
     await expect(datasetActivities({ db: lineage.db, store }).formDatasetSnapshot({ ...windowRequest(spec, 'run-dirty'), stagingUri: pulled.stagingUri, validationFraction: 0.2 })).rejects.toMatchObject({
       type: 'SchemaViolation',
-      message: expect.stringContaining(`feature "f3" has 1 value(s) of the wrong type (first: row ${await idOf(2)} = "abc")`),
+      message: expect.stringContaining(`feature "f3" has 1 value(s) of the wrong type (first: row ${f3Row} = "abc")`),
     });
   });
 
@@ -193,6 +231,86 @@ describe('dataset snapshots', () => {
     const pulled = await pullActivities(deps).pullLabelledWindow(windowRequest(reseeded, 'snap-3'));
     const third = await datasetActivities(deps).formDatasetSnapshot({ ...windowRequest(reseeded, 'snap-3'), stagingUri: pulled.stagingUri, validationFraction: 0.2 });
     expect(third.contentHash).not.toBe(first.contentHash);
+  });
+
+  it('the manifest records schema, window, row counts, content hash and source query; pyarrow reads the snapshot', async () => {
+    const spec = specFor('manifest');
+    await applyModelSpec(lineage.db, spec);
+    await seedLabelledRows(lineage.db, 'manifest', 3_000);
+    const deps = { db: lineage.db, store };
+    const pulled = await pullActivities(deps).pullLabelledWindow(windowRequest(spec, 'manifest-1'));
+    const formed = await datasetActivities(deps).formDatasetSnapshot({ ...windowRequest(spec, 'manifest-1'), stagingUri: pulled.stagingUri, validationFraction: 0.2 });
+    const manifest = JSON.parse((await store.get(formed.uri.replace(/data\.arrow$/, 'manifest.json'))).toString()) as Record<string, any>;
+    const py = readWithPyarrow(formed.uri);
+
+    // Content hash: SHA-256 of the data.arrow bytes, recomputed by hashlib; it names the snapshot's folder and its lineage id.
+    expect(manifest.contentHash).toBe(py.sha256);
+    expect(formed.contentHash).toBe(py.sha256);
+    expect(formed.uri.endsWith(`/datasets/manifest/${py.sha256}/data.arrow`)).toBe(true);
+    expect(formed.datasetId).toBe(`ds-manifest-${py.sha256.slice(0, 16)}`);
+    expect(manifest).toMatchObject({ format: 'arrow-ipc-file', modelName: 'manifest', task: 'binary_classification' });
+
+    // Schema: the manifest's columns are the file's columns, in order, with the same types.
+    const arrowType: Record<string, string> = { float64: 'double', utf8: 'string', int8: 'int8' };
+    expect(manifest.schema.map((f: { name: string }) => f.name)).toEqual(['event_time_ms', 'entity_id', 'f_f1', 'f_f2', 'f_f3', 'f_f4', 'f_device', 'label', 'split']);
+    expect(manifest.schema.map((f: { name: string; type: string }) => [f.name, arrowType[f.type]])).toEqual(py.fields);
+    expect(manifest.schema.filter((f: { feature?: string }) => f.feature).map((f: { feature: string }) => f.feature)).toEqual(['f1', 'f2', 'f3', 'f4', 'device']);
+
+    // Window, as asked (a full pull: no high-water mark), and the times the file holds.
+    expect(manifest.window).toEqual({ start: START, end: END, since: null });
+    expect(manifest.highWaterMark).toBe(new Date(py.lastMs).toISOString());
+    expect(manifest.validationStartsAt).toBe(new Date(py.firstValidationMs).toISOString());
+
+    // Row counts: the source's, the snapshot's and its split's, against SQL and the file.
+    const inWindow = await sql<{ n: number }>`select count(*)::int as n from labelled_examples where model_name = 'manifest' and event_time >= ${START}::timestamptz and event_time < ${END}::timestamptz`.execute(lineage.db);
+    expect(manifest.sourceRows).toBe(inWindow.rows[0].n);
+    expect(manifest.sourceRows).toBe(pulled.rows);
+    expect([manifest.rows, manifest.trainRows, manifest.validationRows, manifest.positives]).toEqual([py.rows, py.train, py.validation, py.positives]);
+    expect(manifest.rows).toBe(formed.rows);
+    expect(manifest.profile.rows).toBe(py.rows);
+    expect(manifest.curation.memory).toEqual({ read: 'whole_window', rowsHeld: pulled.rows });
+
+    // Source query: the table and the predicate the pull ran, as text a person can rerun.
+    expect(manifest.source).toEqual({
+      kind: 'labelled_examples',
+      table: 'labelled_examples',
+      query: `model_name = 'manifest' and event_time >= '${START}' and event_time < '${END}' and (label_available_at is null or label_available_at <= '${END}') and id not in static test set order by event_time, id`,
+    });
+
+    // The lineage row carries the same facts.
+    const stored = await lineage.db.selectFrom('datasets').selectAll().where('id', '=', formed.datasetId).executeTakeFirstOrThrow();
+    expect([stored.content_hash, stored.row_count, stored.source_rows, stored.uri]).toEqual([py.sha256, py.rows, manifest.sourceRows, formed.uri]);
+    expect(stored.manifest).toEqual(manifest);
+  });
+
+  it('a reservoir sample streams the window part by part, holding only the sample, with the in-memory path\'s rows and hash', async () => {
+    const spec = specFor('reservoir', { sampling: { kind: 'reservoir', rows: 2_000 } });
+    await applyModelSpec(lineage.db, spec);
+    await seedLabelledRows(lineage.db, 'reservoir', 150_000);
+    const deps = { db: lineage.db, store };
+    const pulled = await pullActivities(deps).pullLabelledWindow(windowRequest(spec, 'reservoir-1'));
+    expect(pulled.parts).toBeGreaterThan(1);
+    const formed = await datasetActivities(deps).formDatasetSnapshot({ ...windowRequest(spec, 'reservoir-1'), stagingUri: pulled.stagingUri, validationFraction: 0.2 });
+    expect(formed.rows).toBe(2_000);
+    expect(formed.curation.find((s) => s.step === 'sampling')).toMatchObject({ rowsAfter: 2_000, detail: `reservoir of 2000 from ${formed.curation[1].rowsAfter}` });
+    const manifest = JSON.parse((await store.get(formed.uri.replace(/data\.arrow$/, 'manifest.json'))).toString()) as Record<string, any>;
+    // The streaming path: one part at a time plus the 2,000 sampled rows, far below the window's rows.
+    expect(manifest.curation.memory).toMatchObject({ read: 'streamed', windowRows: pulled.rows, sampleRows: 2_000, samplerPeak: 2_000, largestPartRows: 65_536, peakRowsHeld: 65_536 + 2_000 });
+    expect(manifest.curation.memory.peakRowsHeld).toBeLessThan(pulled.rows / 2);
+    console.info(`streamed reservoir snapshot: ${JSON.stringify(manifest.curation.memory)}`);
+
+    // The same rows as curating the whole window in memory: the same bytes, so the same hash.
+    const { summary, columns } = await readStagedWindow(store, pulled.stagingUri);
+    const whole = curateWindow(columns, { layout: featureLayout(spec.features), task: spec.task, data: spec.data, validationFraction: 0.2, hasEntity: true });
+    expect(sha256Hex(encodeDataset(whole.columns, summary.layout))).toBe(formed.contentHash);
+    expect(whole.steps).toEqual(formed.curation);
+
+    // Sampled across the whole window, and readable by pyarrow.
+    const py = readWithPyarrow(formed.uri);
+    expect([py.rows, py.sha256]).toEqual([2_000, formed.contentHash]);
+    expect(py.lastMs).toBeGreaterThan(Date.parse(at(27)));
+    const snapshot = decodeDataset(await store.get(formed.uri), featureLayout(spec.features));
+    expect(Math.min(...snapshot.eventTimeMs)).toBeLessThan(Date.parse(at(3)));
   });
 
   it('importance sampling pulls its weight column from the source rows and favours heavy rows', async () => {

@@ -2,9 +2,10 @@
 // labels of a served CTR model, monitored window by window (one day = 2000 rows) against the
 // champion's training snapshot. Covariate shift is caught by feature drift, label shift by label
 // drift, concept drift (P(y|x) flips, P(x) and P(y) unchanged) only by the performance drop — each
-// in the first window after onset and not before; a stationary stream over 50 windows fires each
-// signal kind at most twice, whole-window and slice signals alike. Also: a re-run of a window replaces its rows, the report is written,
-// and a fixed healthy window of the log works as the reference.
+// in the first window after onset and not before; a stationary stream over 50 windows fires at
+// most twice: at most 2 of the 50 windows have any fired signal, whole-window or slice, of any
+// kind. Also: a re-run of a window replaces its rows, the report is written, and a fixed healthy
+// window of the log works as the reference.
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -125,7 +126,7 @@ describe('drift detection on the simulator', () => {
     expectQuietBefore(days);
   });
 
-  it('a stationary stream fires each signal kind at most twice over 50 windows', async () => {
+  it('a stationary stream over 50 windows fires at most twice (windows with any fired signal, whole-window or slice)', async () => {
     const windows = 50;
     await seedScenario(lineage.db, store, { name: 'stationary', days: REFERENCE_DAYS + windows, referenceDays: REFERENCE_DAYS, rowsPerDay: ROWS_PER_DAY, seed: 23 });
     const started = Date.now();
@@ -139,9 +140,12 @@ describe('drift detection on the simulator', () => {
     results.push(
       `stationary: ${windows} windows in ${((Date.now() - started) / 1000).toFixed(1)} s; windows with a fired signal per kind: ${JSON.stringify(Object.fromEntries(perKind))}; in slices: ${JSON.stringify(Object.fromEntries(perKindInSlices))}`,
     );
+    // The issue's bound is on windows, not on signal kinds: at most 2 of the 50 windows may have
+    // any fired signal at all, whole-window or in a slice, of any kind.
+    const firing = [...days].filter(([, s]) => s.firedKinds.length > 0 || s.firedInSlices.length > 0);
+    results.push(`stationary: windows with any fired signal: ${firing.length} of ${windows}${firing.length ? ` (${firing.map(([day, s]) => `day ${day}: ${s.fired.join('; ')}`).join(' | ')})` : ''}`);
     expect(days.size).toBe(windows);
-    for (const [kind, count] of perKind) expect(count, kind).toBeLessThanOrEqual(2);
-    for (const [kind, count] of perKindInSlices) expect(count, `${kind} in slices`).toBeLessThanOrEqual(2);
+    expect(firing.length, firing.map(([day, s]) => `day ${day}: ${s.fired.join('; ')}`).join('\n')).toBeLessThanOrEqual(2);
   });
 });
 

@@ -13,7 +13,7 @@ import { openLineageDb, type LineageDb } from '../../lineage/db';
 import { insertLabelledExamples } from '../../lineage/labelled-examples';
 import { currentChampion } from '../../lineage/models';
 import { generateCtrHistory } from '../../scenarios/ctr-history';
-import { openArtifactStore } from '../../storage/artifact-store';
+import { openArtifactStore, type ArtifactStore } from '../../storage/artifact-store';
 import { exampleSpec, HISTORY_END } from '../support/fixtures';
 import { createTestDatabase, type TestDatabase } from '../support/postgres';
 import { startTestTemporal, startTestWorkers, type RunningWorkers, type TestTemporal } from '../support/temporal';
@@ -23,12 +23,13 @@ describe('offline gate in the retrain DAG', () => {
   let lineage: LineageDb;
   let temporal: TestTemporal;
   let workers: RunningWorkers;
+  let store: ArtifactStore;
   const reference = HISTORY_END.toISOString();
 
   beforeAll(async () => {
     database = await createTestDatabase();
     lineage = await openLineageDb({ url: database.url });
-    const store = openArtifactStore(pathToFileURL(mkdtempSync(path.join(tmpdir(), 'flywheel-gate-'))).toString());
+    store = openArtifactStore(pathToFileURL(mkdtempSync(path.join(tmpdir(), 'flywheel-gate-'))).toString());
     temporal = await startTestTemporal();
     workers = await startTestWorkers(temporal.server.address, { db: lineage.db, store });
     await applyModel(temporal.client, lineage.db, exampleSpec({ name: 'gate' }));
@@ -60,7 +61,8 @@ describe('offline gate in the retrain DAG', () => {
     const evaluation = { ...(exampleSpec().evaluation as object), maxRegression: { auc: { absolute: 0.01 }, log_loss: { absolute: 0.02 } } };
     await applyModel(temporal.client, lineage.db, exampleSpec({ name: 'gate', evaluation }));
     const poisonedReference = new Date(HISTORY_END.getTime() + 30 * 86_400_000).toISOString();
-    const result = await (await startRetrain(temporal.client, { model: 'gate', referenceTime: poisonedReference, idempotencyKey: 'poisoned' })).result();
+    const handle = await startRetrain(temporal.client, { model: 'gate', referenceTime: poisonedReference, idempotencyKey: 'poisoned' });
+    const result = await handle.result();
     expect(result.decision).toBe('rejected');
     expect(result.versionId).toBe('gate@v2');
     const reasons = result.reasons.join('\n');
@@ -72,6 +74,19 @@ describe('offline gate in the retrain DAG', () => {
     expect(deployments.map((d) => d.version_id)).toEqual(['gate@v1']);
     const run = await lineage.db.selectFrom('pipeline_runs').select('status').where('id', '=', 'retrain/gate/poisoned').executeTakeFirstOrThrow();
     expect(run.status).toBe('rejected');
+
+    // The report card's URIs are in the run's memo (what the Temporal UI shows), name the same
+    // artifacts lineage records, and those artifacts exist: the HTML page and the JSON card.
+    const { memo } = await handle.describe();
+    expect(memo).toMatchObject({ reportCard: expect.stringMatching(/^file:\/\/.*\/report-card\.html$/), reportCardJson: expect.stringMatching(/^file:\/\/.*\/report-card\.json$/) });
+    const evaluationRow = await lineage.db.selectFrom('evaluations').select(['report_uri', 'report_json_uri']).where('version_id', '=', 'gate@v2').executeTakeFirstOrThrow();
+    expect(evaluationRow).toEqual({ report_uri: memo!.reportCard, report_json_uri: memo!.reportCardJson });
+    const html = Buffer.from(await store.get(memo!.reportCard as string)).toString('utf8');
+    expect(html).toMatch(/^<!doctype html>/i);
+    expect(html).toContain('max_regression.log_loss');
+    const card = JSON.parse(Buffer.from(await store.get(memo!.reportCardJson as string)).toString('utf8')) as { decision: string; reasons: string[] };
+    expect(card.decision).toBe('fail');
+    expect(card.reasons).toEqual(result.reasons);
   });
 
   it('waits for a person when the spec requires approval, then promotes', async () => {

@@ -1,6 +1,8 @@
 // End to end on the real stack: Temporal dev server, PostgreSQL (fresh database), file:// artifact
 // store. Runs the retrain DAG, then checks lineage, the artifact, and that onnxruntime-node's
-// predictions for the promoted model match the TypeScript forward pass.
+// predictions for the promoted model match the TypeScript forward pass — both with the weights read
+// back from the ONNX file and with the trainer's own float64 weights from its final checkpoint, so
+// an export that wrote wrong weights cannot pass.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -15,6 +17,7 @@ import { logisticRegressionFromOnnx } from '../../ml/onnx';
 import { OnnxModel } from '../../ml/onnx-runtime';
 import { createRng } from '../../ml/random';
 import { openArtifactStore, type ArtifactStore } from '../../storage/artifact-store';
+import { decodeCheckpoint } from '../../training/checkpoint';
 import { HISTORY_END, seedModel } from '../support/fixtures';
 import { createTestDatabase, type TestDatabase } from '../support/postgres';
 import { startTestTemporal, startTestWorkers, type RunningWorkers, type TestTemporal } from '../support/temporal';
@@ -104,6 +107,40 @@ describe('retrain DAG on Temporal + PostgreSQL + file:// store', () => {
       let worst = 0;
       for (let i = 0; i < rows; i++) worst = Math.max(worst, Math.abs(fromOrt[i] - fromTs[i]));
       expect(worst).toBeLessThan(1e-5);
+
+      // The weights above came out of the ONNX file itself. Check the export against what the trainer
+      // learned: the final checkpoint the training step wrote (training/checkpoint.ts: JSON, float64
+      // model with standardisation and dense layers, weights row-major [inputs, outputs]).
+      expect(version.checkpoint_uri).toMatch(/\/checkpoint\.json$/);
+      const checkpoint = decodeCheckpoint((await store.get(version.checkpoint_uri!)).toString('utf8'), version.checkpoint_uri!);
+      expect(checkpoint.run).toBeNull();
+      const trained = checkpoint.model;
+      expect(trained).toMatchObject({ kind: 'logistic_regression', task: 'binary_classification', categorical: [] });
+      // The spec's features (examples/ctr.model.json), in the column order the ONNX metadata names.
+      expect(trained.numericFeatures).toEqual(['ad_relevance', 'user_ctr_7d', 'position', 'hour_sin']);
+      expect(trained.numericFeatures).toEqual([...model.featureNames]);
+      expect(trained.layers).toHaveLength(1);
+      const [layer] = trained.layers;
+      const f = trained.numericFeatures.length;
+      expect(layer).toMatchObject({ inputs: f, outputs: 1 });
+      expect(layer.weights.some((w) => w !== 0)).toBe(true);
+      const { mean, std } = trained.standardization;
+      let worstVsTrainer = 0;
+      let lo = Infinity;
+      let hi = -Infinity;
+      for (let i = 0; i < rows; i++) {
+        // p = sigmoid(bias + sum_j w_j (x_j - mean_j) / std_j), in float64 from the checkpoint's numbers.
+        let z = layer.bias[0];
+        for (let j = 0; j < f; j++) z += layer.weights[j] * ((data[i * f + j] - mean[j]) / std[j]);
+        const p = 1 / (1 + Math.exp(-z));
+        worstVsTrainer = Math.max(worstVsTrainer, Math.abs(fromOrt[i] - p));
+        lo = Math.min(lo, p);
+        hi = Math.max(hi, p);
+      }
+      // The probe rows spread the probabilities, so the comparison sees the weights, not a constant.
+      expect(hi - lo).toBeGreaterThan(0.5);
+      console.log(`onnxruntime-node vs forward pass over ${rows} rows: max |diff| ${worst.toExponential(2)} (ONNX weights), ${worstVsTrainer.toExponential(2)} (checkpoint weights)`);
+      expect(worstVsTrainer).toBeLessThan(1e-5);
     } finally {
       await served.release();
     }

@@ -1,14 +1,15 @@
 // Staged rollout end to end on the real stack (Temporal dev server, PostgreSQL, the prediction
-// server, simulated users with a known click model): a better candidate goes shadow → canary
+// server, and the drifting-data simulator (scenarios/simulator.ts, its CTR task) as traffic: its
+// requests' features and its own click draws): a better candidate goes shadow → canary
 // 10/50/100% → champion; a broken one is rolled back automatically during its first canary step,
 // with all traffic back on the champion, the reason recorded, and no user request failing.
 import path from 'node:path';
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { routingHistory, whoServed } from '../../lineage/routing';
-import type { TrafficStats } from '../support/traffic';
-import { createAgent, postJson, registerVersion, seedChampion, type PredictResponseBody } from '../support/traffic';
-import { rolloutUnderTraffic, startRolloutStack, type RolloutStack } from '../support/rollout-stack';
+import { startRollout } from '../../serving/rollout-control';
+import { createAgent, postJson, registerVersion, runPredictTraffic, seedSimulatorChampion, SIMULATOR_SERVED_FEATURES, SIMULATOR_WEIGHTS, type PredictResponseBody, type TrafficStats } from '../support/traffic';
+import { ROLLOUT_TEST_QUEUE, startRolloutStack, type RolloutStack } from '../support/rollout-stack';
 
 // Seconds instead of minutes; guardrail minimums scaled to a few hundred requests. The prediction
 // PSI limit is loosened: the better candidate is sharper than the champion (PSI about 0.2 at 10 bins).
@@ -27,16 +28,29 @@ const FAST = {
   phases: [{ kind: 'shadow', minDuration: '1s', maxDuration: '45s', minLabelled: 300, maxPredictionPsi: 1 }, canary],
 };
 
-const FEATURES = { ad_relevance: 0.1, user_ctr_7d: 0.2, position: -0.3, hour_sin: 0.4 };
+const FEATURES = { ad_relevance: 0.1, user_ctr_7d: 0.2, position: 3, hour_sin: 0.4 };
+
+/** Starts the rollout and replays the simulator's CTR users on the server (bounded) until it ends. */
+async function rolloutUnderSimulator(stack: RolloutStack, candidate: string, rollout: unknown, seed: number) {
+  const started = Date.now();
+  const handle = await startRollout(stack.temporal.client, { model: 'ctr', candidateVersionId: candidate, rollout, taskQueue: ROLLOUT_TEST_QUEUE });
+  let done = false;
+  const outcome = handle.result().finally(() => (done = true));
+  const load = runPredictTraffic({ url: stack.server.url, model: 'ctr', clients: 2, requests: 60_000, units: 3_000, seed, pauseMs: 1, stop: () => done, source: 'simulator' });
+  const [result, traffic] = await Promise.all([outcome, load]);
+  return { handle, result, traffic: traffic as TrafficStats, wallMs: Date.now() - started };
+}
 
 describe('staged rollout: shadow → canary → champion, and automatic rollback', () => {
   let stack: RolloutStack;
 
   beforeAll(async () => {
     stack = await startRolloutStack();
-    await seedChampion(stack.lineage.db, stack.store, 'ctr', 'fair');
-    await registerVersion(stack.lineage.db, stack.store, 'ctr', 'v2', 'good');
-    await registerVersion(stack.lineage.db, stack.store, 'ctr', 'v3', 'bad');
+    // Versions of known quality in the simulator's world (log loss on its CTR task: good 0.33,
+    // fair 0.36, bad 0.86; see SIMULATOR_WEIGHTS).
+    await seedSimulatorChampion(stack.lineage.db, stack.store, 'ctr', 'fair');
+    await registerVersion(stack.lineage.db, stack.store, 'ctr', 'v2', SIMULATOR_WEIGHTS.good);
+    await registerVersion(stack.lineage.db, stack.store, 'ctr', 'v3', SIMULATOR_WEIGHTS.bad);
   });
 
   afterAll(async () => {
@@ -44,8 +58,8 @@ describe('staged rollout: shadow → canary → champion, and automatic rollback
   });
 
   it('promotes a better candidate through shadow and every canary step', async () => {
-    const run = await rolloutUnderTraffic(stack, { model: 'ctr', candidate: 'ctr@v2', rollout: FAST }, { kind: 'predict' });
-    const traffic = run.traffic as TrafficStats;
+    const run = await rolloutUnderSimulator(stack, 'ctr@v2', FAST, 5);
+    const traffic = run.traffic;
     expect(run.result.outcome, run.result.reason).toBe('promoted');
     expect(run.result.champion).toBe('ctr@v2');
     expect(run.result.history.map((h) => [h.kind, h.trafficPercent, h.result])).toEqual([
@@ -56,8 +70,18 @@ describe('staged rollout: shadow → canary → champion, and automatic rollback
     ]);
     expect(traffic.failures).toEqual([]);
     expect(traffic.modes.canary).toBeGreaterThan(0);
+    // The traffic was the simulator's: its click rate (about 16% on these features) and its
+    // features as logged (position is a slot 1..5; no feature outside the simulator's).
+    expect(traffic.feedbackSent / traffic.sent).toBeGreaterThan(0.1);
+    expect(traffic.feedbackSent / traffic.sent).toBeLessThan(0.25);
 
     const { db } = stack.lineage;
+    const logged = await db.selectFrom('prediction_log').select('features').where('model_name', '=', 'ctr').where('version_id', '=', 'ctr@v2').limit(500).execute();
+    expect(logged.length).toBeGreaterThan(100);
+    for (const row of logged) {
+      expect(Object.keys(row.features).sort()).toEqual([...SIMULATOR_SERVED_FEATURES].sort());
+      expect([1, 2, 3, 4, 5]).toContain(row.features.position);
+    }
     const versions = await db.selectFrom('model_versions').select(['id', 'status']).where('model_name', '=', 'ctr').orderBy('id').execute();
     expect(versions).toEqual([
       { id: 'ctr@v1', status: 'retired' },
@@ -99,8 +123,8 @@ describe('staged rollout: shadow → canary → champion, and automatic rollback
   });
 
   it('rolls a broken candidate back during the canary: all traffic on the champion, the reason recorded', async () => {
-    const run = await rolloutUnderTraffic(stack, { model: 'ctr', candidate: 'ctr@v3', rollout: { ...FAST, phases: [canary] } }, { kind: 'predict', seed: 9 });
-    const traffic = run.traffic as TrafficStats;
+    const run = await rolloutUnderSimulator(stack, 'ctr@v3', { ...FAST, phases: [canary] }, 9);
+    const traffic = run.traffic;
     expect(run.result.outcome).toBe('rolled_back');
     expect(run.result.reason).toMatch(/^canary guardrail breached at 10%: log_loss candidate [\d.]+ vs champion [\d.]+ \(worse by [\d.]+, always-valid p=/);
     expect(run.result.champion).toBe('ctr@v2');

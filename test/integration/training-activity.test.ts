@@ -2,7 +2,7 @@
 // child process, stateless then stateful from the parent's checkpoint or only its ONNX file, with
 // categorical features; command trainers' failures become retryable or non-retryable failures
 // carrying the stderr tail.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -12,9 +12,10 @@ import { tabularModelFromOnnx } from '../../ml/onnx';
 import { OnnxModel } from '../../ml/onnx-runtime';
 import { predictTabular, tabularLoss } from '../../ml/tabular';
 import { openArtifactStore, type ArtifactStore } from '../../storage/artifact-store';
-import { trainWithTrainerProcess } from '../../training/activity';
+import { builtinTrainerCommand, trainWithTrainerProcess } from '../../training/activity';
 import { decodeCheckpoint } from '../../training/checkpoint';
 import type { TrainerEvent } from '../../training/contract';
+import type { EpochRecord } from '../../ml/tabular';
 import { readTrainingFrames } from '../../training/dataset';
 import { featuresContract } from '../../training/hyperparameters';
 import { ctrSnapshot, ctrSpec } from '../../training/testing/fixtures';
@@ -42,15 +43,45 @@ describe('trainWithTrainerProcess', () => {
     expect(await store.exists(parent.checkpointUri!)).toBe(true);
     expect(await store.list('models/ctr/runs/retrain_ctr_a/checkpoints/')).toHaveLength(1);
 
+    // The real built-in trainer (the activity's own command), followed by a copy of the result.json
+    // it wrote — the activity reads it and then removes its work dir — so the test can read the
+    // per-epoch history the trainer reported (ml/tabular/trainer.ts: epoch 0 is before any step).
+    const keep = path.join(mkdtempSync(path.join(tmpdir(), 'flywheel-activity-result-')), 'result.json');
     const child = await trainWithTrainerProcess(
       { store },
       { pipelineRunId: 'retrain/ctr/b', modelName: 'ctr', datasetUri: day2, spec, mode: 'stateful', parentCheckpointUri: parent.checkpointUri!, parentArtifactUri: parent.artifactUri, parentVersionId: 'ctr@v1' },
+      { builtinCommand: ['/bin/sh', '-c', 'set -e; "$@"; cp "$FLYWHEEL_OUTPUT_DIR/result.json" "$0"', keep, ...builtinTrainerCommand()] },
     );
     expect(child).toMatchObject({ mode: 'stateful', init: 'warm_start', parentVersionId: 'ctr@v1', samplesSeenTotal: parent.samplesSeen + child.samplesSeen });
 
-    // The child's epoch-0 validation loss (from its result history) equals the parent's on the same rows.
+    // The child's epoch-0 validation loss (from its reported history) equals the parent's on the
+    // same rows: the trainer's early-stopping holdout of day 2 (training/dataset.ts), re-derived here.
+    const reported = JSON.parse(readFileSync(keep, 'utf8')) as { init: string; history: EpochRecord[]; finalValidationLoss: number };
+    expect(reported.init).toBe('warm_start');
+    expect(reported.history.map((r) => r.epoch)).toEqual([0, 1, 2, 3, 4]);
+    const start = reported.history[0];
+    expect(start.samplesSeen).toBe(0);
     const parentModel = decodeCheckpoint((await store.get(parent.checkpointUri!)).toString('utf8'), 'parent').model;
     const frames = readTrainingFrames(day2Bytes, featuresContract(spec.features));
+    const holdout = frames.validation!;
+    expect(holdout.labels.length).toBe(120); // the latest 15% of day 2's 800 training-split rows
+    // Same float64 forward pass, the parent's weights: equal to rounding.
+    expect(Math.abs(start.validationLoss! - tabularLoss(parentModel, holdout.frame, holdout.labels))).toBeLessThan(1e-12);
+    // Independently: the parent's served ONNX file through onnxruntime-node (float32), log loss computed here.
+    const parentServed = await OnnxModel.load(await store.get(parent.artifactUri));
+    let parentLogLoss = 0;
+    try {
+      const p = (await parentServed.run(holdout.frame)).data;
+      for (let i = 0; i < holdout.labels.length; i++) parentLogLoss -= holdout.labels[i] === 1 ? Math.log(p[i]) : Math.log(1 - p[i]);
+      parentLogLoss /= holdout.labels.length;
+    } finally {
+      await parentServed.release();
+    }
+    console.log(`built-in warm start: epoch-0 validation loss ${start.validationLoss} vs the parent's ONNX on the same rows ${parentLogLoss} (|diff| ${Math.abs(start.validationLoss! - parentLogLoss).toExponential(2)})`);
+    // float32 weights and activations in ORT against float64 in the trainer: ~1e-7 relative per row.
+    expect(Math.abs(start.validationLoss! - parentLogLoss)).toBeLessThan(1e-6);
+    // And the loss did move: this is a continuation, not a copy (and not a fresh start near log 2).
+    expect(reported.history.slice(1).some((r) => Math.abs(r.validationLoss! - start.validationLoss!) > 1e-6)).toBe(true);
     const childCheckpoint = decodeCheckpoint((await store.get(child.checkpointUri!)).toString('utf8'), 'child');
     expect(childCheckpoint.model.categorical).toEqual(parentModel.categorical);
     expect(childCheckpoint.samplesSeenTotal).toBe(child.samplesSeenTotal);
@@ -66,9 +97,9 @@ describe('trainWithTrainerProcess', () => {
     } finally {
       await served.release();
     }
-    expect(tabularLoss(childCheckpoint.model, frames.validation!.frame, frames.validation!.labels)).toBeLessThan(
-      tabularLoss(parentModel, frames.validation!.frame, frames.validation!.labels) + 1e-9,
-    );
+    // Best weights are restored, and epoch 0 (the parent) is a candidate: never worse than the parent.
+    expect(tabularLoss(childCheckpoint.model, holdout.frame, holdout.labels)).toBeLessThan(start.validationLoss! + 1e-9);
+    expect(reported.finalValidationLoss).toBe(reported.history[reported.history.length - 1].validationLoss);
   });
 
   it('stateful from the parent\'s ONNX file only (no checkpoint), with dataSinceMs and per-run overrides', async () => {

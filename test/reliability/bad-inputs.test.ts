@@ -13,6 +13,7 @@ import { pathToFileURL } from 'node:url';
 import { ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRetrain } from '../../client/retrain';
+import { ORCHESTRATION_QUEUE } from '../../workflows/task-queues';
 import { openLineageDb, type LineageDb } from '../../lineage/db';
 import { importLabelledFile } from '../../lineage/labelled-import';
 import { insertLabelledExamples } from '../../lineage/labelled-examples';
@@ -242,10 +243,12 @@ describe('bad inputs: each refused with a clear error, nothing changed', () => {
     expect(await lineage.db.selectFrom('labelled_examples').select('id').where('model_name', '=', 'imported').execute()).toEqual([]);
   });
 
-  it.fails('KNOWN BUG (datasets/table-files.ts toNumber): an overflowing number (1e999) in a CSV is accepted and stored as the string "Infinity"', async () => {
+  refuses('import: an overflowing number (1e999) in a CSV — named by line and column, nothing stored', async () => {
     const file = path.join(scratch, 'overflow.csv');
     writeFileSync(file, 'event_time,a,b,label\n2026-01-01T00:00:00Z,1,1e999,1\n2026-01-01T01:00:00Z,2,3,0\n');
-    await expect(importLabelledFile(lineage.db, { modelName: 'overflow', file, layout: { numeric: ['a', 'b'], categorical: [] }, task: 'binary_classification' })).rejects.toThrow(/line 2: column 'b' value '1e999' is not a (finite )?number/);
+    const error = await importLabelledFile(lineage.db, { modelName: 'overflow', file, layout: { numeric: ['a', 'b'], categorical: [] }, task: 'binary_classification' }).then(() => new Error('imported'), (e: Error) => e);
+    expect(saw(error.message)).toMatch(/line 2: column 'b' value '1e999' is not a number/);
+    expect(await lineage.db.selectFrom('labelled_examples').select('id').where('model_name', '=', 'overflow').execute()).toEqual([]);
   });
 
   refuses('schema drift: a feature changes type in the recent part of the log — named with the first bad row', async () => {
@@ -270,22 +273,37 @@ describe('bad inputs: each refused with a clear error, nothing changed', () => {
     expect(failure.message).toMatch(/feature "hour_sin" is missing in 50\.0% of rows \(600 of 1200\), above data\.validation\.maxNullRate 5\.0%/);
   });
 
-  it.fails('KNOWN BUG (workflows/retrain.ts daysBefore): a malformed referenceTime should fail the run with InvalidSpec — the workflow task throws RangeError and is retried forever', { timeout: 60_000 }, async () => {
+  refuses('a malformed referenceTime: the client refuses it before starting anything', async () => {
     await model('badref', history(28, 300));
-    const handle = await startRetrain(temporal.client, { model: 'badref', referenceTime: 'yesterday', idempotencyKey: 'badref' });
+    const error = await startRetrain(temporal.client, { model: 'badref', referenceTime: 'yesterday', idempotencyKey: 'badref-client' }).then(() => new Error('started'), (e: Error) => e);
+    expect(saw(error.message)).toMatch(/referenceTime "yesterday" is not an ISO 8601 time/);
+    expect(await lineage.db.selectFrom('pipeline_runs').select('id').where('model_name', '=', 'badref').execute()).toEqual([]);
+  });
+
+  refuses('a malformed referenceTime from another client (raw workflow start): the run fails with InvalidSpec, nothing recorded', async () => {
+    const before = await lineageCounts('badref');
+    // What a Python service or `temporal workflow start` would send: no client-side validation.
+    const handle = await temporal.client.workflow.start('retrainWorkflow', {
+      taskQueue: ORCHESTRATION_QUEUE,
+      workflowId: 'retrain/badref/raw',
+      args: [{ modelName: 'badref', trigger: 'manual', referenceTime: 'yesterday' }],
+    });
     try {
       const outcome = await Promise.race([
         handle.result().then(
-          () => 'completed',
-          (e: unknown) => innermostFailure(e).type,
+          () => ({ type: 'completed', message: '' }),
+          (e: unknown) => innermostFailure(e),
         ),
-        new Promise<string>((resolve) => setTimeout(() => resolve('still running after 15 s (workflow task failing: Invalid time value)'), 15_000)),
+        new Promise<{ type: string; message: string }>((resolve) => setTimeout(() => resolve({ type: 'still running after 30 s', message: '' }), 30_000)),
       ]);
-      expect(outcome).toBe('InvalidSpec');
+      expect(outcome.type).toBe('InvalidSpec');
+      expect(saw(outcome.message)).toMatch(/referenceTime "yesterday" is not an ISO 8601 time/);
+      expect(await lineageCounts('badref')).toEqual(before);
+      expect(await lineage.db.selectFrom('pipeline_runs').select('id').where('id', '=', 'retrain/badref/raw').execute()).toEqual([]);
     } finally {
       await handle.terminate('bad-input test cleanup').catch(() => {});
     }
-  });
+  }, 60_000);
 
   // ---- The prediction server's HTTP bodies ------------------------------------------------
 

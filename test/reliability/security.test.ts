@@ -206,7 +206,7 @@ describe('security basics', () => {
     expect(historyJson.length).toBeGreaterThan(10_000);
     // The decoded payloads are really searched: the run's own names are there.
     expect(historyJson.includes('retrain/secrets/scan'), 'decoded history names the run').toBe(true);
-    expect(historyJson.includes('DATABASE_URL present'), 'decoded history carries the probe failure').toBe(true);
+    expect(historyJson.includes('DATABASE_URL absent'), 'decoded history carries the probe failure').toBe(true);
     for (const [what, text] of [['worker log', workerLog], ['workflow histories', historyJson]] as const) {
       expect(text.includes(PASSWORD), `${what} carries the DATABASE_URL password`).toBe(false);
       expect(text.includes('4815162342'), `${what} carries a raw feature value`).toBe(false);
@@ -216,7 +216,7 @@ describe('security basics', () => {
     expect(/datasets\/secrets\/[0-9a-f]{64}\/data\.arrow/.test(historyJson), 'history names the snapshot URI').toBe(true);
   });
 
-  it.fails('KNOWN ISSUE (training/activity.ts env): a command trainer inherits the worker environment, DATABASE_URL with its password included', () => {
+  it('a command trainer does not inherit the worker\'s secrets: DATABASE_URL (with its password) is stripped from its environment', () => {
     expect(trainerSawDatabaseUrl).toBe('absent');
   });
 

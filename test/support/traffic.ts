@@ -10,6 +10,7 @@ import type { Database } from '../../lineage/schema';
 import { exportLogisticRegressionToOnnx } from '../../ml/onnx';
 import { createRng, type Rng } from '../../ml/random';
 import type { ArtifactStore } from '../../storage/artifact-store';
+import { generateDay, SIMULATOR_FEATURES } from '../../scenarios/simulator';
 
 export const FEATURES = ['ad_relevance', 'user_ctr_7d', 'position', 'hour_sin'] as const;
 
@@ -53,10 +54,18 @@ export interface SeededVersion {
 let runCounter = 0;
 
 /** Registers a logistic-regression version of the given quality (pipeline run, dataset and version rows, ONNX artifact). */
-export async function registerVersion(db: Kysely<Database>, store: ArtifactStore, model: string, version: string, quality: Quality): Promise<SeededVersion> {
+/** Explicit logistic-regression weights over named features (raw inputs, no standardisation). */
+export interface LogisticWeights {
+  featureNames: readonly string[];
+  weights: readonly number[];
+  bias: number;
+}
+
+export async function registerVersion(db: Kysely<Database>, store: ArtifactStore, model: string, version: string, quality: Quality | LogisticWeights): Promise<SeededVersion> {
   const versionId = `${model}@${version}`;
-  const { weights, bias } = WEIGHTS[quality];
-  const bytes = exportLogisticRegressionToOnnx({ kind: 'logistic_regression', featureNames: [...FEATURES], mean: [0, 0, 0, 0], std: [1, 1, 1, 1], weights: [...weights], bias });
+  const { weights, bias } = typeof quality === 'string' ? WEIGHTS[quality] : quality;
+  const featureNames: readonly string[] = typeof quality === 'string' ? FEATURES : quality.featureNames;
+  const bytes = exportLogisticRegressionToOnnx({ kind: 'logistic_regression', featureNames: [...featureNames], mean: featureNames.map(() => 0), std: featureNames.map(() => 1), weights: [...weights], bias });
   const artifactUri = await store.put(`models/${model}/${version}/model.onnx`, bytes);
   const runId = `test-run/${model}/${version}/${++runCounter}`;
   await db.insertInto('pipeline_runs').values({ id: runId, run_id: 'r', model_name: model, trigger: 'manual', stage: 1, status: 'succeeded', current_step: 'done', timings: '{}', started_at: new Date() }).execute();
@@ -198,6 +207,12 @@ export interface TrafficOptions {
   /** Pause between a client's requests (ms); default 0. */
   pauseMs?: number;
   agent?: http.Agent;
+  /**
+   * Where requests and clicks come from: "click-model" (default) draws FEATURES and clicks from
+   * TRUE_WEIGHTS; "simulator" replays scenarios/simulator.ts's CTR task (its features, its own
+   * click draws), for models registered with SIMULATOR_WEIGHTS under simulatorServingSpec.
+   */
+  source?: 'click-model' | 'simulator';
 }
 
 function emptyStats(): TrafficStats {
@@ -212,11 +227,13 @@ export async function runPredictTraffic(options: TrafficOptions): Promise<Traffi
   await Promise.all(
     Array.from({ length: options.clients }, async (_, c) => {
       const rng = createRng((options.seed ?? 1) * 1000 + c);
+      const simulated = options.source === 'simulator' ? simulatorStream((options.seed ?? 1) * 1000 + c) : null;
       for (let i = 0; i < options.requests; i++) {
         if (options.stop?.()) break;
-        const features = drawFeatures(rng);
+        const drawn = simulated?.next();
+        const features = drawn?.features ?? drawFeatures(rng);
         const unitId = `u${rng.nextInt(units)}`;
-        const clicked = rng.next() < trueProbability(features) ? 1 : 0;
+        const clicked = drawn ? drawn.clicked : rng.next() < trueProbability(features) ? 1 : 0;
         const started = performance.now();
         const res = await postJson<PredictResponseBody>(agent, options.url, '/predict', { model: options.model, unitId, features });
         stats.latenciesMs.push(performance.now() - started);
@@ -301,4 +318,76 @@ export function percentile(values: readonly number[], q: number): number {
   if (values.length === 0) return NaN;
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
+}
+
+// ---- The drifting-data simulator as traffic ------------------------------------------------
+
+/**
+ * The simulator's CTR features that the served versions take: its numeric ones. Its categorical
+ * `device` stays in the simulator's own click probabilities (a small effect) but is not sent:
+ * the built-in logistic-regression ONNX export has no categorical input, and the server answers
+ * 400 to a feature the model does not take.
+ */
+export const SIMULATOR_SERVED_FEATURES: readonly string[] = SIMULATOR_FEATURES.ctr.filter((f) => f.type === 'numeric').map((f) => f.name);
+
+/**
+ * Versions of known quality in the simulator's CTR world (scenarios/simulator.ts: logit =
+ * -2.4 + device effect + 1.2 ad_relevance + 0.8 user_ctr_7d - 0.5 (position - 3) + 0.3 hour_sin,
+ * base click rate about 10%). good = the simulator's own numeric weights, the position offset and
+ * the mean device effect folded into the bias; fair = right signs, shrunk, miscalibrated bias;
+ * bad = inverted weights.
+ */
+export const SIMULATOR_WEIGHTS = {
+  good: { featureNames: SIMULATOR_SERVED_FEATURES, weights: [1.2, 0.8, -0.5, 0.3], bias: -2.4 + 1.5 + 0.085 },
+  fair: { featureNames: SIMULATOR_SERVED_FEATURES, weights: [0.6, 0.4, -0.25, 0.1], bias: -1.2 },
+  bad: { featureNames: SIMULATOR_SERVED_FEATURES, weights: [-1.2, -0.8, 0.5, -0.3], bias: -2.4 - 1.5 + 0.085 },
+} as const satisfies Record<string, LogisticWeights>;
+
+export type SimulatorQuality = keyof typeof SIMULATOR_WEIGHTS;
+
+/** A minimal spec over the simulator's served features. */
+export function simulatorServingSpec(model: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return { name: model, features: SIMULATOR_SERVED_FEATURES.map((name) => ({ name })), ...overrides };
+}
+
+/** Applies simulatorServingSpec(model) and makes `quality` its v1 champion. */
+export async function seedSimulatorChampion(db: Kysely<Database>, store: ArtifactStore, model: string, quality: SimulatorQuality = 'fair', overrides: Record<string, unknown> = {}): Promise<SeededVersion> {
+  await applyModelSpec(db, simulatorServingSpec(model, overrides));
+  const v1 = await registerVersion(db, store, model, 'v1', SIMULATOR_WEIGHTS[quality]);
+  await applyRoutingChange(db, {
+    model,
+    changeKey: `seed/${model}/v1`,
+    kind: 'promote',
+    reason: 'test seed (simulator world)',
+    start: [{ versionId: v1.versionId, mode: 'champion', trafficPercent: 100 }],
+    statuses: [{ versionId: v1.versionId, status: 'champion' }],
+  });
+  return v1;
+}
+
+const SIMULATOR_CHUNK = 2_000;
+
+/**
+ * An endless stream of the simulator's CTR requests: each its served features and whether the
+ * simulator's user clicked (its own draw from its own click probability), generated a simulated
+ * day of SIMULATOR_CHUNK requests at a time with scenarios/simulator.ts's generateDay.
+ */
+export function simulatorStream(seed: number): { next(): { features: Record<string, number>; clicked: number } } {
+  let day = 0;
+  let rows: { features: Record<string, number>; clicked: number }[] = [];
+  let at = 0;
+  const options = { task: 'ctr' as const, modelName: 'sim-traffic', start: '2026-01-01T00:00:00Z', days: 1, rowsPerDay: SIMULATOR_CHUNK, seed };
+  return {
+    next() {
+      if (at >= rows.length) {
+        const generated = generateDay(options, day++);
+        rows = generated.predictions.map((p, i) => ({
+          features: Object.fromEntries(SIMULATOR_SERVED_FEATURES.map((name) => [name, Math.round((p.features[name] as number) * 1000) / 1000])),
+          clicked: generated.truth[i],
+        }));
+        at = 0;
+      }
+      return rows[at++];
+    },
+  };
 }

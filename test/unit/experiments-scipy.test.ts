@@ -79,10 +79,13 @@ interface Reference {
   size_means: number[];
 }
 
-describe.skipIf(!existsSync(PYTHON))('experiments vs scipy', () => {
+// No skip when the venv is missing: setup installs it for every `npm test`, so its absence is a
+// broken checkout and must fail loudly rather than pass with the scipy checks silently gone.
+describe('experiments vs scipy', () => {
   let ref: Reference;
 
   beforeAll(() => {
+    if (!existsSync(PYTHON)) throw new Error(`scipy reference needs ${PYTHON}: run \`npm run setup\` to create the Python tools venv`);
     const input = JSON.stringify({
       norm_cdf: normX, norm_ppf: normP, t_sf: tCases, betainc: betaCases, welch: welchCases, paired: pairedCases,
       proportions: proportionCases, binom: binomCases, size_props: sizeProps, size_means: sizeMeans,

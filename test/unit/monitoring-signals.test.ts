@@ -1,7 +1,8 @@
 // Window signals on synthetic samples: each kind of shift moves the signal that should see it (and
 // not the others), thresholds and "fired" are consistent, slices are muted below minRows and
 // confirmed by their test, performance thresholds follow the bound or the reference's predicted
-// range, and the stage-4 trigger signals say their value, threshold and why.
+// range, a label shift or concept flip inside one slice fires that slice's signal and not the
+// whole window's, and the stage-4 trigger signals say their value, threshold and why.
 import { describe, expect, it } from 'vitest';
 import { computeWindowSignals, driftTriggerSignal, performanceTriggerSignal, type WindowSignalsInput } from '../../monitoring/signals';
 import { defaultPerformanceRules, metricStandardError, performanceSignals } from '../../monitoring/performance';
@@ -16,6 +17,8 @@ interface Shape {
   /** The label's dependence on x flips sign (concept drift). */
   flip?: boolean;
   devices?: string[];
+  /** Applies labelBias / flip only to the rows of this device (a shift inside one slice). */
+  onlyDevice?: string;
 }
 
 const sigmoid = (z: number) => 1 / (1 + Math.exp(-z));
@@ -27,8 +30,10 @@ function sample(seed: number, rows: number, shape: Shape = {}): WindowSample {
   for (let i = 0; i < rows; i++) {
     const x = rng.normal() + (shape.shift ?? 0);
     const z = rng.normal();
-    const truth = sigmoid((shape.flip ? -1.5 : 1.5) * x - 1 + (shape.labelBias ?? 0));
-    acc.addRow({ features: { x, z, device: devices[rng.nextInt(devices.length)] }, prediction: sigmoid(1.5 * x - 1), label: rng.next() < truth ? 1 : 0 });
+    const device = devices[rng.nextInt(devices.length)];
+    const shifted = shape.onlyDevice === undefined || shape.onlyDevice === device;
+    const truth = sigmoid((shape.flip && shifted ? -1.5 : 1.5) * x - 1 + (shifted ? (shape.labelBias ?? 0) : 0));
+    acc.addRow({ features: { x, z, device }, prediction: sigmoid(1.5 * x - 1), label: rng.next() < truth ? 1 : 0 });
   }
   return acc.toSample();
 }
@@ -107,6 +112,44 @@ describe('computeWindowSignals', () => {
 
     const { notes } = computeWindowSignals(input(REFERENCE, current));
     expect(notes).toContain(`slice device=tablet: new in the window (${current.slices['device=tablet'].rows} rows), the reference has none to compare with`);
+  });
+});
+
+describe('slice-level label drift and performance', () => {
+  // One device in eight: a label shift confined to it is diluted to an eighth over the whole window
+  // (whole-window JS about 0.045 < 0.1; the slice's chi-square p about 1e-53).
+  const DEVICES = ['mobile', 'mobile', 'mobile', 'mobile', 'desktop', 'desktop', 'desktop', 'tablet'];
+  const reference = sample(11, 8000, { devices: DEVICES });
+  const inSlice = (signals: SignalRow[], kind: SignalRow['kind'], slice: string) => signals.filter((s) => s.kind === kind && s.slice === slice);
+  const firedSlices = (signals: SignalRow[], kind: SignalRow['kind']) => [...new Set(signals.filter((s) => s.kind === kind && s.slice !== '' && s.fired).map((s) => s.slice))];
+
+  it('labels shifted in one slice only: that slice fires label drift, the whole window does not', () => {
+    const { signals } = computeWindowSignals(input(reference, sample(12, 4000, { devices: DEVICES, labelBias: 2.5, onlyDevice: 'tablet' })));
+    const tablet = inSlice(signals, 'label_drift', 'device=tablet');
+    expect(tablet).toHaveLength(1);
+    expect(tablet[0]).toMatchObject({ fired: true });
+    expect(firedSlices(signals, 'label_drift')).toEqual(['device=tablet']);
+    const overall = inSlice(signals, 'label_drift', '');
+    expect(overall).toHaveLength(1);
+    expect(overall[0].fired).toBe(false);
+    // x did not move anywhere: no feature or prediction drift, whole-window or slice.
+    expect(signals.filter((s) => (s.kind === 'feature_drift' || s.kind === 'prediction_drift') && s.fired)).toEqual([]);
+  });
+
+  it('the concept flipped in one slice only: that slice fires performance, the whole window does not', () => {
+    // A flipped concept costs far more log loss than the label shift above: confined to a slice of
+    // one row in 40 (about 200 of 8000 rows) it moves the whole-window AUC and log loss by less than
+    // their predicted range, while the slice's own AUC falls to about 0.2.
+    const rare = [...Array.from({ length: 25 }, () => 'mobile'), ...Array.from({ length: 14 }, () => 'desktop'), 'tablet'];
+    const { signals } = computeWindowSignals(input(sample(14, 16000, { devices: rare }), sample(13, 8000, { devices: rare, flip: true, onlyDevice: 'tablet' })));
+    const tabletAuc = inSlice(signals, 'performance', 'device=tablet').find((s) => s.statistic === 'auc')!;
+    expect(tabletAuc).toMatchObject({ fired: true, firesWhen: 'below' });
+    expect(tabletAuc.value!).toBeLessThan(0.3);
+    expect(firedSlices(signals, 'performance')).toEqual(['device=tablet']);
+    const overall = inSlice(signals, 'performance', '');
+    expect(overall.length).toBeGreaterThan(0);
+    expect(overall.filter((s) => s.fired)).toEqual([]);
+    expect(signals.filter((s) => (s.kind === 'feature_drift' || s.kind === 'prediction_drift') && s.fired)).toEqual([]);
   });
 });
 
