@@ -260,7 +260,10 @@ describe('stage 4 triggers and operator controls on Temporal', () => {
     // checksPerRun travels too: the next run continues as new after 3 checks again.
     await waitFor('a second continue-as-new', async () => ((await handle.describe()).runId !== secondRunId ? true : null), 30_000);
     const after = await stateOf(name);
-    expect(after.checks).toBeGreaterThanOrEqual(before.checks + 3);
+    // Two continue-as-news at 3 checks per run: at least 6 checks carried. `before` may have been
+    // read in the first or the second run, so it only bounds the count from below.
+    expect(after.checks).toBeGreaterThanOrEqual(6);
+    expect(after.checks).toBeGreaterThanOrEqual(before.checks);
     expect(after.retrainsStarted).toBe(1);
     expect(after.lastTriggeredMs).toBe(before.lastTriggeredMs);
     expect(after.startedPerDay).toEqual(before.startedPerDay);

@@ -33,10 +33,18 @@ export interface RunningWorkers {
   stop(): Promise<void>;
 }
 
+/**
+ * Grace for in-flight activities when a test stops its workers. Production's 30 s default would
+ * make every file whose teardown catches a long-polling or sleeping activity wait that long; the
+ * graceful-shutdown behaviour itself is tested through the real worker process
+ * (test/integration/worker-shutdown.test.ts).
+ */
+const TEST_SHUTDOWN_GRACE_MS = 2_000;
+
 /** Starts in-process workers; stop() shuts them down and waits for them to drain. */
 export async function startTestWorkers(address: string, deps: ActivityDeps, roles: QueueRole[] = ['orchestration', 'training']): Promise<RunningWorkers> {
   const connection = await NativeConnection.connect({ address });
-  const workers = await createWorkers({ connection, namespace: 'default', deps, roles });
+  const workers = await createWorkers({ connection, namespace: 'default', deps, roles, shutdownGraceMs: TEST_SHUTDOWN_GRACE_MS });
   const running = Promise.all(workers.map((w) => w.run()));
   return {
     workers,
