@@ -11,6 +11,12 @@ export interface FlywheelConfig {
   databaseUrl?: string;
   /** file:///… or gs://bucket/prefix. */
   artifactRoot: string;
+  /**
+   * Base URL of the Temporal Web UI (e.g. http://127.0.0.1:8233, or a Cloud namespace's UI) from
+   * FLYWHEEL_TEMPORAL_UI_URL; run reports link to their run there. Unset → no link, except where
+   * the process starts its own dev server (infra/local-stack.ts), whose UI it knows.
+   */
+  temporalUiUrl?: string;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): FlywheelConfig {
@@ -19,5 +25,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FlywheelConfig
     temporalNamespace: env.TEMPORAL_NAMESPACE || 'default',
     databaseUrl: env.DATABASE_URL || undefined,
     artifactRoot: env.FLYWHEEL_ARTIFACT_ROOT || pathToFileURL(path.join(dataDir(), 'artifacts')).toString(),
+    temporalUiUrl: env.FLYWHEEL_TEMPORAL_UI_URL || undefined,
   };
 }

@@ -86,10 +86,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
     let workers: Worker[] = [];
     const roles = options.roles ?? ['orchestration', 'training'];
+    // The dev server this process started knows its UI; an external Temporal's comes from config.
+    const uiUrl = server?.uiUrl ?? config.temporalUiUrl;
+    const temporalUi = uiUrl ? { baseUrl: uiUrl, namespace } : undefined;
     if (roles.length) {
       const connection: NativeConnection = await connectWorker(address);
       workers = await timed(log, `worker started (${roles.join(' + ')})`, () =>
-        createWorkers({ connection, namespace, deps: { db: lineage.db, store }, roles }),
+        createWorkers({ connection, namespace, deps: { db: lineage.db, store, ...(temporalUi ? { temporalUi } : {}) }, roles }),
       );
       const running = Promise.all(workers.map((w) => w.run()));
       cleanups.push(async () => {

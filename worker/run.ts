@@ -39,7 +39,7 @@ export async function runWorkerProcess(options: WorkerProcessOptions): Promise<v
     const workers = await createWorkers({
       connection,
       namespace: config.temporalNamespace,
-      deps: { db: lineage.db, store },
+      deps: { db: lineage.db, store, ...(config.temporalUiUrl ? { temporalUi: { baseUrl: config.temporalUiUrl, namespace: config.temporalNamespace } } : {}) },
       roles: options.roles,
       trainingSlots,
       activitySlots: options.activitySlots,

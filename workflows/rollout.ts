@@ -208,7 +208,13 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutResul
   ]);
   const enter = (label: string) => upsertSearchAttributes([{ key: PipelineStep, value: `rollout:${label}` }]);
 
-  const plan = input.resume?.plan ?? (await acts.prepareRollout({ rolloutId, model: input.modelName, candidate: input.candidateVersionId, rollout: input.rollout, pipelineRunId: input.pipelineRunId ?? null }));
+  // Each activity carries a summary (user metadata on its scheduled event, not a command attribute,
+  // so recorded histories still replay) that makes the Event History read as the rollout's steps.
+  const plan =
+    input.resume?.plan ??
+    (await acts.prepareRollout.executeWithOptions({ summary: `plan the staged rollout of ${input.candidateVersionId}` }, [
+      { rolloutId, model: input.modelName, candidate: input.candidateVersionId, rollout: input.rollout, pipelineRunId: input.pipelineRunId ?? null },
+    ]));
   state.champion = plan.champion;
   if (!input.resume) {
     state.status = 'running';
@@ -287,7 +293,7 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutResul
   }
 
   async function route(phase: number, step: Parameters<RolloutActivities['applyRolloutRoute']>[0]['step']): Promise<RouteResult> {
-    return acts.applyRolloutRoute({ plan, phaseIndex: phase, step });
+    return acts.applyRolloutRoute.executeWithOptions({ summary: routeSummary(plan, phase, step) }, [{ plan, phaseIndex: phase, step }]);
   }
 
   /** Turns a phase's end into "go on" or a RolloutEnded with the outcome and the reason. */
@@ -347,7 +353,10 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutResul
           const end = await watch(
             { phase: i, step: k, stepSince: routed.at, phaseSince: since },
             { minMs: phase.stepDurationMs, maxMs: phase.maxStepDurationMs },
-            () => acts.checkRolloutCanary({ plan, phaseIndex: i, stepIndex: k, stepSince: routed.at, phaseSince: since }),
+            () =>
+              acts.checkRolloutCanary.executeWithOptions({ summary: `check canary step ${phase.steps[k]}%: guardrails ${plan.candidate} vs ${plan.champion}` }, [
+                { plan, phaseIndex: i, stepIndex: k, stepSince: routed.at, phaseSince: since },
+              ]),
             gated(i) && k === phase.steps.length - 1,
           );
           judge(end, entry, `canary step ${phase.steps[k]}%`);
@@ -361,20 +370,30 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutResul
         const where = { phase: i, step: 0, stepSince: routed.at, phaseSince: routed.at };
         let end: WatchEnd;
         if (phase.kind === 'shadow') {
-          end = await watch(where, { minMs: phase.minDurationMs, maxMs: phase.maxDurationMs }, () => acts.checkRolloutShadow({ plan, phaseIndex: i, since: routed.at }), gated(i));
+          end = await watch(
+            where,
+            { minMs: phase.minDurationMs, maxMs: phase.maxDurationMs },
+            () => acts.checkRolloutShadow.executeWithOptions({ summary: `check shadow: ${plan.candidate}'s predictions vs ${plan.champion}'s` }, [{ plan, phaseIndex: i, since: routed.at }]),
+            gated(i),
+          );
         } else if (phase.kind === 'ab') {
           end = await watch(
             where,
             { minMs: phase.minDurationMs, maxMs: phase.maxDurationMs },
             async () => {
-              const check = await acts.checkRolloutAb({ plan, phaseIndex: i, since: routed.at, previousPValue });
+              const check = await acts.checkRolloutAb.executeWithOptions({ summary: `check A/B test: ${plan.candidate} vs ${plan.champion}` }, [{ plan, phaseIndex: i, since: routed.at, previousPValue }]);
               previousPValue = check.pValue ?? previousPValue;
               return check;
             },
             gated(i),
           );
         } else {
-          end = await watch(where, { minMs: phase.minDurationMs, maxMs: phase.maxDurationMs }, () => acts.checkRolloutInterleaving({ plan, phaseIndex: i, since: routed.at }), gated(i));
+          end = await watch(
+            where,
+            { minMs: phase.minDurationMs, maxMs: phase.maxDurationMs },
+            () => acts.checkRolloutInterleaving.executeWithOptions({ summary: `check interleaving: ${plan.candidate} vs ${plan.champion}` }, [{ plan, phaseIndex: i, since: routed.at }]),
+            gated(i),
+          );
         }
         judge(end, entry, `the ${phase.kind} phase`, phase.kind === 'ab' || phase.kind === 'interleaving' ? phase.ifInconclusive : 'keep_champion');
       }
@@ -402,8 +421,8 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutResul
     // A failure of the rollout itself (or a cancellation): take the candidate off the routes first.
     const reason = isCancellation(error) ? 'the rollout was cancelled' : `the rollout failed: ${rootMessage(error)}`;
     await CancellationScope.nonCancellable(async () => {
-      await acts.rollBackRolloutCandidate({ plan, reason, status: 'rolled_back' });
-      await acts.closeRollout({ plan, status: 'failed', reason, phase: positionLabel(), summary: { history: state.history } });
+      await acts.rollBackRolloutCandidate.executeWithOptions({ summary: `take ${plan.candidate} off every route (rollout failed)` }, [{ plan, reason, status: 'rolled_back' }]);
+      await acts.closeRollout.executeWithOptions({ summary: 'record the rollout as failed' }, [{ plan, status: 'failed', reason, phase: positionLabel(), summary: { history: state.history } }]);
     });
     state.status = 'failed';
     state.reason = reason;
@@ -416,8 +435,8 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutResul
 
   async function promote(reason: string): Promise<RolloutResult> {
     enter('promote');
-    await acts.promoteRolloutCandidate({ plan, reason, evidence: { lastCheck: state.lastCheck?.stats ?? null } });
-    await acts.closeRollout({ plan, status: 'promoted', reason, phase: positionLabel(), summary: { history: state.history } });
+    await acts.promoteRolloutCandidate.executeWithOptions({ summary: `promote ${plan.candidate} to champion` }, [{ plan, reason, evidence: { lastCheck: state.lastCheck?.stats ?? null } }]);
+    await acts.closeRollout.executeWithOptions({ summary: 'record the rollout as promoted' }, [{ plan, status: 'promoted', reason, phase: positionLabel(), summary: { history: state.history } }]);
     state.status = 'promoted';
     state.reason = reason;
     enter('promoted');
@@ -428,12 +447,31 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutResul
     enter(outcome);
     // superseded: someone else already moved the routes; there is nothing of ours left to end.
     if (outcome !== 'superseded') {
-      await acts.rollBackRolloutCandidate({ plan, reason, status: outcome === 'kept_champion' ? 'rejected' : 'rolled_back', evidence: { checks: state.lastCheck?.checks ?? [], stats: state.lastCheck?.stats ?? null } });
+      await acts.rollBackRolloutCandidate.executeWithOptions({ summary: `take ${plan.candidate} off every route (${outcome.replace('_', ' ')}), all traffic on ${plan.champion}` }, [
+        { plan, reason, status: outcome === 'kept_champion' ? 'rejected' : 'rolled_back', evidence: { checks: state.lastCheck?.checks ?? [], stats: state.lastCheck?.stats ?? null } },
+      ]);
     }
-    await acts.closeRollout({ plan, status: outcome, reason, phase: positionLabel(), summary: { history: state.history } });
+    await acts.closeRollout.executeWithOptions({ summary: `record the rollout as ${outcome.replace('_', ' ')}` }, [{ plan, status: outcome, reason, phase: positionLabel(), summary: { history: state.history } }]);
     state.status = outcome;
     state.reason = reason;
     return { rolloutId, model: plan.model, candidate: plan.candidate, previousChampion: plan.champion, outcome, reason, champion: plan.champion, history: state.history };
+  }
+}
+
+/** The Event History's line for a routing change: which share of traffic the candidate gets, and how. */
+function routeSummary(plan: RolloutPlan, phaseIndex: number, step: Parameters<RolloutActivities['applyRolloutRoute']>[0]['step']): string {
+  const phase = plan.phases[phaseIndex];
+  switch (step.kind) {
+    case 'canary':
+      return phase?.kind === 'canary' ? `route ${phase.steps[step.stepIndex]}% of traffic to ${plan.candidate} (canary)` : `route canary traffic to ${plan.candidate}`;
+    case 'shadow':
+      return `shadow ${plan.candidate} beside ${plan.champion}`;
+    case 'ab':
+      return `start the A/B test: ${plan.candidate} vs ${plan.champion}`;
+    case 'interleaving':
+      return `start interleaving ${plan.candidate} with ${plan.champion}`;
+    case 'end':
+      return `end the ${phase?.kind ?? 'phase'}'s routes`;
   }
 }
 

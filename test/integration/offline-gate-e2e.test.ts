@@ -1,10 +1,11 @@
 // The champion/challenger gate inside the real DAG: a worse candidate is rejected with the rule
 // named and never touches the champion; a candidate that needs approval waits for a person (an
 // update through the CLI's client function) or for the timeout policy.
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { defaultPayloadConverter } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyModel } from '../../client/apply';
 import { approveModelCandidate, pendingApprovals } from '../../client/approvals';
@@ -87,6 +88,55 @@ describe('offline gate in the retrain DAG', () => {
     const card = JSON.parse(Buffer.from(await store.get(memo!.reportCardJson as string)).toString('utf8')) as { decision: string; reasons: string[] };
     expect(card.decision).toBe('fail');
     expect(card.reasons).toEqual(result.reasons);
+
+    // The memo also links the run report and the model page; both were written and read as pages.
+    expect(memo).toMatchObject({ runReport: result.runReportUri, modelPage: result.modelPageUri, dataValidation: expect.stringMatching(/^file:\/\/.*\/report\.json$/) });
+    expect(result.runReportUri).toMatch(/^file:\/\/.*\/reports\/gate\/retrain_gate_poisoned\/run\.html$/);
+    const runPage = readFileSync(fileURLToPath(memo!.runReport as string), 'utf8');
+    expect(runPage).toContain('<h2>Report card: <span class="fail">fail</span></h2>');
+    // v1 is champion, so the validation gate compared this window with v1's training data: the
+    // drift section shows that comparison, feature by feature, with its chart.
+    expect(runPage).toContain('<h2>Drift</h2>');
+    expect(runPage).toContain('Training window vs reference');
+    expect(runPage).toContain(`<a href="${memo!.dataValidation as string}">`);
+    expect(runPage).toContain('aria-label="numeric features: mean shift in reference standard deviations"');
+    expect(runPage).toContain('aria-label="candidate vs champion on the backtest window');
+    expect(runPage).toContain('aria-label="lineage graph"');
+    expect(existsSync(fileURLToPath(memo!.modelPage as string))).toBe(true);
+
+    // The Event History reads as the DAG's steps: each step's ActivityTaskScheduled event carries
+    // its summary (user metadata), in DAG order.
+    const events = (await handle.fetchHistory()).events ?? [];
+    const scheduled = events
+      .filter((e) => e.activityTaskScheduledEventAttributes)
+      .map((e) => ({ type: e.activityTaskScheduledEventAttributes!.activityType!.name!, summary: e.userMetadata?.summary ? defaultPayloadConverter.fromPayload<string>(e.userMetadata.summary) : null }));
+    const summaries = scheduled.filter((s) => s.summary !== null);
+    expect(summaries.map((s) => s.type)).toEqual([
+      'startPipelineRun',
+      'planTrainingRun',
+      'computeNaturalLabels',
+      'ensureStaticTestSet',
+      'pullLabelledWindow',
+      'validateDataWindow',
+      'formDatasetSnapshot',
+      'trainCandidate',
+      'evaluateCandidate',
+      'registerCandidateVersion',
+      'rejectCandidate',
+      'writeRunReports',
+    ]);
+    expect(Object.fromEntries(summaries.map((s) => [s.type, s.summary]))).toMatchObject({
+      startPipelineRun: 'record run of gate',
+      pullLabelledWindow: expect.stringMatching(/^pull labelled rows \d{4}-\d\d-\d\dT.* → \d{4}-\d\d-\d\dT/),
+      validateDataWindow: 'data validation gate',
+      formDatasetSnapshot: expect.stringMatching(/^snapshot \d+ rows$/),
+      trainCandidate: expect.stringMatching(/^train \w+ \((stateless|stateful)\) on \d+ rows$/),
+      evaluateCandidate: expect.stringMatching(/^offline tests on \d+ later rows and /),
+      rejectCandidate: 'reject gate@v2',
+      writeRunReports: 'write the run report and the model page',
+    });
+    // Only the bookkeeping call that records how the run ended goes without one.
+    expect(scheduled.filter((s) => s.summary === null).map((s) => s.type)).toEqual(['finishPipelineRun']);
   });
 
   it('waits for a person when the spec requires approval, then promotes', async () => {

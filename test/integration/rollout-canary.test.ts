@@ -4,6 +4,7 @@
 // 10/50/100% → champion; a broken one is rolled back automatically during its first canary step,
 // with all traffic back on the champion, the reason recorded, and no user request failing.
 import path from 'node:path';
+import { defaultPayloadConverter } from '@temporalio/common';
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { routingHistory, whoServed } from '../../lineage/routing';
@@ -119,6 +120,25 @@ describe('staged rollout: shadow → canary → champion, and automatic rollback
     // The recorded history replays against the current workflow code (determinism guard).
     const history = await run.handle.fetchHistory();
     await Worker.runReplayHistory({ workflowsPath: path.join(__dirname, '..', '..', 'workflows', 'rollout.ts') }, history, run.handle.workflowId);
+    // Its Event History reads as the rollout's steps: every scheduled activity carries a summary
+    // (user metadata). Repeated checks of one step collapse to one line here.
+    const summaries = (history.events ?? [])
+      .filter((e) => e.activityTaskScheduledEventAttributes)
+      .map((e) => (e.userMetadata?.summary ? defaultPayloadConverter.fromPayload<string>(e.userMetadata.summary) : `(none: ${e.activityTaskScheduledEventAttributes!.activityType!.name})`));
+    expect(summaries.filter((line, i) => line !== summaries[i - 1])).toEqual([
+      'plan the staged rollout of ctr@v2',
+      'shadow ctr@v2 beside ctr@v1',
+      "check shadow: ctr@v2's predictions vs ctr@v1's",
+      "end the shadow's routes",
+      'route 10% of traffic to ctr@v2 (canary)',
+      'check canary step 10%: guardrails ctr@v2 vs ctr@v1',
+      'route 50% of traffic to ctr@v2 (canary)',
+      'check canary step 50%: guardrails ctr@v2 vs ctr@v1',
+      'route 100% of traffic to ctr@v2 (canary)',
+      'check canary step 100%: guardrails ctr@v2 vs ctr@v1',
+      'promote ctr@v2 to champion',
+      'record the rollout as promoted',
+    ]);
     console.log(`good candidate: promoted in ${run.wallMs} ms; ${traffic.sent} requests, ${traffic.feedbackSent} clicks; ${run.result.history.map((h) => `${h.kind}${h.trafficPercent}%: ${h.summary.slice(0, 140)}`).join(' | ')}`);
   });
 
