@@ -9,7 +9,7 @@ import { judgeCandidate } from '../evaluation/gate';
 import { renderReportCardHtml } from '../evaluation/report-card-html';
 import type { ReportCard } from '../evaluation/report-card';
 import { behaviouralTestProblems, durationToMs, type EvaluationSpec } from '../evaluation/spec';
-import type { SliceColumns } from '../evaluation/slices';
+import { SliceSpecError, type SliceColumns } from '../evaluation/slices';
 import { currentChampion } from '../lineage/models';
 import { OnnxModel } from '../ml/onnx-runtime';
 import type { TabularFrame } from '../ml/tabular/encoding';
@@ -131,7 +131,14 @@ export function evaluateActivities(deps: ActivityDeps) {
       }
       try {
         const cards: ReportCard[] = [];
-        for (const set of sets) cards.push((await judgeOn(set, spec, candidate, candidateBytes, champion, request.candidateLabel ?? 'candidate', task)).card);
+        for (const set of sets) {
+          try {
+            cards.push((await judgeOn(set, spec, candidate, candidateBytes, champion, request.candidateLabel ?? 'candidate', task)).card);
+          } catch (error) {
+            if (error instanceof SliceSpecError) throw badInput(FailureType.InvalidSpec, `model "${request.modelName}": evaluation.${error.message}`);
+            throw error;
+          }
+        }
         for (const card of cards) card.notes.push(...notes);
         // The strictest outcome wins: fail anywhere fails; otherwise approval if any card asks for it.
         const decision = cards.some((c) => c.decision === 'fail') ? 'fail' : cards.some((c) => c.decision === 'needs_approval') ? 'needs_approval' : 'pass';

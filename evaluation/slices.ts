@@ -8,6 +8,15 @@ import type { CohortCondition, CohortSpec } from './spec';
 import { deriveSeed } from './stats';
 
 /** One value per evaluation row; categorical values may be numeric codes or strings. */
+
+/**
+ * The evaluation spec's slices do not fit the data (a slice feature with too many values): a spec
+ * problem the user must fix, so the evaluate activity turns it into a non-retryable InvalidSpec.
+ */
+export class SliceSpecError extends Error {
+  override name = 'SliceSpecError';
+}
+
 export type ColumnValues = ArrayLike<number> | ReadonlyArray<string | number>;
 export type SliceColumns = Readonly<Record<string, ColumnValues>>;
 
@@ -91,7 +100,7 @@ export function defineSlices(
       let rows = groups.get(value);
       if (!rows) {
         if (groups.size >= maxDistinctValues) {
-          throw new Error(
+          throw new SliceSpecError(
             `slices.features: "${feature}" has more than ${maxDistinctValues} distinct values; slice a continuous ` +
               'feature with cohorts (e.g. { feature, op: ">=", value }) or raise slices.maxDistinctValues',
           );

@@ -395,5 +395,16 @@ describe('evaluateCandidate on a real snapshot and real ONNX artifacts', () => {
           'give the categories as strings, e.g. swap: ["0", "1"]',
       );
     });
+
+    it('refuses slicing a continuous feature by value as a non-retryable spec error naming the field', async () => {
+      const sliced = parseModelSpec(modelSpec({ ...EVALUATION, slices: { features: ['freshness'], minRows: 50, maxDistinctValues: 50 } }));
+      const failure = await evaluate('sliced', logistic(MODELS.better), sliced).then(
+        () => null,
+        (error: unknown) => error,
+      );
+      expect(failure).toBeInstanceOf(ApplicationFailure);
+      expect(failure).toMatchObject({ type: 'InvalidSpec', nonRetryable: true });
+      expect((failure as Error).message).toMatch(/^model "[^"]+": evaluation\.slices\.features: "freshness" has more than 50 distinct values; slice a continuous feature with cohorts/);
+    });
   });
 });

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { auc } from '../../ml/metrics';
 import { createMatrix } from '../../ml/dataset-matrix';
 import { createRng } from '../../ml/random';
-import { columnsFromMatrix, defineSlices, evaluateSlices } from '../../evaluation/slices';
+import { columnsFromMatrix, defineSlices, evaluateSlices, SliceSpecError } from '../../evaluation/slices';
 import type { CohortSpec } from '../../evaluation/spec';
 
 describe('defineSlices', () => {
@@ -41,6 +41,10 @@ describe('defineSlices', () => {
     expect(() => defineSlices(columns, 6, ['region'])).toThrow(/no column "region" was supplied/);
     expect(() => defineSlices(columns, 7, ['plan'])).toThrow(/"plan" has 6 values but there are 7 evaluation rows/);
     expect(() => defineSlices({ x: [1, 2, 3, 4] }, 4, ['x'], [], 3)).toThrow(/"x" has more than 3 distinct values; slice a continuous feature with cohorts/);
+    // The too-many-values case is the user's spec, not a transient fault: the evaluate activity
+    // makes a SliceSpecError a non-retryable InvalidSpec instead of retrying it.
+    expect(() => defineSlices({ x: [1, 2, 3, 4] }, 4, ['x'], [], 3)).toThrow(SliceSpecError);
+    expect(() => defineSlices({ x: [1, 2, 3] }, 3, ['x'], [], 3)).not.toThrow();
   });
 
   it('reads columns out of a feature matrix', () => {
