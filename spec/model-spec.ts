@@ -3,7 +3,8 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { checkDataSections, dataSpecSchema, labelsSpecSchema } from './data-spec';
-import { evaluationSpecSchema } from '../evaluation/spec';
+import { behaviouralTestFieldProblems, evaluationSpecProblems, evaluationSpecSchema } from '../evaluation/spec';
+import { featureLayout } from './feature-layout';
 import { rolloutSpecSchema } from '../serving/rollout-spec';
 import { checkLifecycle, lifecycleFields } from './lifecycle-spec';
 import { formatIssuePath } from './issue-path';
@@ -142,7 +143,38 @@ export const modelSpecSchema = z
     if (spec.task === 'regression' && spec.trainer.type === 'logistic_regression') {
       ctx.addIssue({ code: 'custom', path: ['trainer', 'type'], message: 'logistic_regression is a binary classifier: use mlp (or a command trainer) for regression' });
     }
+  })
+  // The evaluation rules against the task and the features, so a mistake fails at apply rather
+  // than after a whole pull and training (the evaluate step still checks the candidate's inputs).
+  .superRefine((spec, ctx) => checkEvaluationAgainstModel(spec, ctx));
+
+function checkEvaluationAgainstModel(spec: { task: 'binary_classification' | 'regression' | 'multiclass'; features: FeatureSpec[]; evaluation: z.output<typeof evaluationSpecSchema> }, ctx: z.RefinementCtx): void {
+  if (spec.task === 'multiclass') return; // reported above; the gate has no metrics for it
+  for (const problem of evaluationSpecProblems(spec.evaluation, spec.task)) {
+    const [field, ...rest] = problem.split(': ');
+    ctx.addIssue({ code: 'custom', path: ['evaluation', ...field.split('.')], message: rest.join(': ') });
+  }
+  const layout = featureLayout(spec.features);
+  spec.evaluation.behavioural.forEach((test, i) => {
+    for (const [field, message] of behaviouralTestFieldProblems(test, layout)) {
+      ctx.addIssue({ code: 'custom', path: ['evaluation', 'behavioural', i, ...field.split('.')], message });
+    }
   });
+  const known = new Set(spec.features.map((f) => f.name));
+  const names = `features: ${[...known].join(', ')}`;
+  spec.evaluation.slices.features.forEach((feature, i) => {
+    if (!known.has(feature)) ctx.addIssue({ code: 'custom', path: ['evaluation', 'slices', 'features', i], message: `no feature "${feature}" in the model (${names})` });
+  });
+  spec.evaluation.slices.cohorts.forEach((cohort, i) => {
+    const conditions = Array.isArray(cohort.where) ? cohort.where : [cohort.where];
+    conditions.forEach((condition, j) => {
+      if (!known.has(condition.feature)) {
+        const path = Array.isArray(cohort.where) ? ['evaluation', 'slices', 'cohorts', i, 'where', j, 'feature'] : ['evaluation', 'slices', 'cohorts', i, 'where', 'feature'];
+        ctx.addIssue({ code: 'custom', path, message: `no feature "${condition.feature}" in the model (${names})` });
+      }
+    });
+  });
+}
 
 export type ModelSpec = z.output<typeof modelSpecSchema>;
 export type ModelSpecInput = z.input<typeof modelSpecSchema>;

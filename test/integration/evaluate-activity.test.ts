@@ -381,9 +381,11 @@ describe('evaluateCandidate on a real snapshot and real ONNX artifacts', () => {
     });
 
     it('refuses a behavioural test with numbers for the categorical attribute as a spec error, scoring nothing', async () => {
-      const mistyped = parseModelSpec(
-        modelSpec({ ...EVALUATION, behavioural: [{ kind: 'invariance', name: 'gender_invariant', feature: 'gender', change: { swap: [0, 1] } }] }),
-      );
+      const behavioural = [{ kind: 'invariance', name: 'gender_invariant', feature: 'gender', change: { swap: [0, 1] } }];
+      // Applying such a spec fails already (spec/model-spec.ts); a spec stored before that check
+      // existed still reaches the evaluate step, which checks against the candidate's own inputs.
+      expect(() => parseModelSpec(modelSpec({ ...EVALUATION, behavioural }))).toThrow(/evaluation\.behavioural\[0\]\.change\.swap: feature "gender" is categorical/);
+      const mistyped = { ...spec, evaluation: { ...spec.evaluation, behavioural: [{ ...spec.evaluation.behavioural[0], change: { swap: [0, 1] } }] } } as ModelSpec;
       const failure = await evaluate('mistyped', logistic(MODELS.better), mistyped).then(
         () => null,
         (error: unknown) => error,

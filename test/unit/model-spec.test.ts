@@ -30,6 +30,35 @@ describe('parseModelSpec', () => {
     }
   });
 
+  it('checks the evaluation rules against the task and the features at apply time', () => {
+    const problemsOf = (evaluation: Record<string, unknown>, task = 'binary_classification'): string[] => {
+      try {
+        parseModelSpec({ ...minimal, task, ...(task === 'regression' ? { trainer: { type: 'mlp' } } : {}), evaluation });
+        return [];
+      } catch (error) {
+        return (error as InvalidSpecError).problems;
+      }
+    };
+    expect(problemsOf({ floors: { auc: 0.7 } }, 'regression')).toEqual(['evaluation.floors.auc: metric "auc" does not apply to regression; use one of mae, rmse']);
+    expect(problemsOf({ slices: { features: ['region'], cohorts: [{ name: 'big', where: { feature: 'size', op: '>=', value: 3 } }] } })).toEqual([
+      'evaluation.slices.features[0]: no feature "region" in the model (features: a, b)',
+      'evaluation.slices.cohorts[0].where.feature: no feature "size" in the model (features: a, b)',
+    ]);
+    const behavioural = problemsOf({
+      behavioural: [
+        { kind: 'invariance', name: 'b_swap', feature: 'b', change: { swap: [0, 1] } },
+        { kind: 'directional', name: 'b_up', feature: 'b', delta: 1, expect: 'non_decreasing' },
+        { kind: 'invariance', name: 'c_set', feature: 'c', change: { setTo: 1 } },
+      ],
+    });
+    expect(behavioural).toHaveLength(3);
+    expect(behavioural[0]).toMatch(/^evaluation\.behavioural\[0\]\.change\.swap: feature "b" is categorical \(string values\) but swap gives the number\(s\) 0, 1/);
+    expect(behavioural[1]).toMatch(/^evaluation\.behavioural\[1\]\.feature: "b" is categorical: a directional test adds delta to a numeric feature/);
+    expect(behavioural[2]).toMatch(/^evaluation\.behavioural\[2\]\.feature: no feature "c" among the model's inputs/);
+    // The same rules on fitting features and metrics pass.
+    expect(problemsOf({ floors: { auc: 0.7 }, slices: { features: ['b'] }, behavioural: [{ kind: 'invariance', name: 'b_swap', feature: 'b', change: { swap: ['x', 'y'] } }] })).toEqual([]);
+  });
+
   it('refuses unknown top-level fields', () => {
     expect(() => parseModelSpec({ ...minimal, shedule: '1d' })).toThrow(/shedule/);
   });
