@@ -13,6 +13,7 @@ import { planActivities } from './plan';
 import { registerActivities } from './register';
 import { reportActivities } from './reports';
 import { rolloutActivities } from './rollout';
+import { sweeperActivities } from './sweeper';
 import { testSetActivities } from './test-set';
 import { trainActivities } from './train';
 import { triggerActivities } from './triggers';
@@ -33,6 +34,7 @@ export function orchestrationActivities(deps: ActivityDeps) {
       ...testSetActivities(deps),
       ...reportActivities(deps),
       ...rolloutActivities(deps),
+      ...sweeperActivities(deps),
     }),
   });
 }

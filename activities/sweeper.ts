@@ -9,8 +9,13 @@
 // run this database does not know, unknown prefixes) is reported, never deleted: it may belong to
 // another writer of the same root, and a person should look.
 //
-// Not wired into a workflow: call it from a schedule or an operator command; as an activity it is
-// `sweeperActivities(deps).sweepOrphanedArtifacts`.
+// Safety rule: a file lineage references is never deleted; scratch is deleted only when its run is
+// finished (re-checked just before each delete) and finished longer ago than the grace period, so
+// an in-flight run's fresh files are never touched.
+//
+// Wired in: the activity `sweepArtifacts` (sweeperActivities, registered with the orchestration
+// activities in activities/index.ts) is run by `artifactSweepWorkflow` (workflows/sweep.ts), which
+// the Temporal Schedule `artifact-sweep` starts daily (schedules/sweep.ts; FLYWHEEL_ARTIFACT_SWEEP).
 import type { ActivityDeps } from './deps';
 import { heartbeat } from './heartbeat';
 
@@ -127,7 +132,7 @@ export async function classifyArtifacts(deps: ActivityDeps, modelName?: string):
 
 /** Removes the scratch of finished runs older than the grace period; reports every other unreferenced file. */
 export async function sweepOrphanedArtifacts(deps: ActivityDeps, request: SweepRequest = {}): Promise<SweepResult> {
-  const olderThanMs = request.olderThanMs ?? 3_600_000;
+  const olderThanMs = request.olderThanMs ?? DEFAULT_SWEEP_GRACE_MS;
   const { artifacts, runs } = await classifyArtifacts(deps, request.modelName);
   const byId = new Map<string, RunRow>();
   for (const list of runs.values()) for (const run of list) byId.set(run.id, run);
@@ -169,10 +174,44 @@ export async function sweepOrphanedArtifacts(deps: ActivityDeps, request: SweepR
   return result;
 }
 
+/** What the sweep activity returns: counts and a few examples (a store can hold millions of files; payloads stay small). */
+export interface SweepSummary {
+  dryRun: boolean;
+  olderThanMs: number;
+  scanned: number;
+  referenced: number;
+  /** Files removed (with dryRun: removable). */
+  removed: number;
+  /** Unreferenced files left in place (running or recent runs, unattributable files). */
+  kept: number;
+  /** Up to SAMPLE of the removed URIs. */
+  removedSample: string[];
+  /** Up to SAMPLE of the kept files, with why. */
+  keptSample: Array<{ uri: string; why: string }>;
+  elapsedMs: number;
+}
+
+const SAMPLE = 20;
+export const DEFAULT_SWEEP_GRACE_MS = 3_600_000;
+
 export function sweeperActivities(deps: ActivityDeps) {
   return {
-    async sweepOrphanedArtifacts(request: SweepRequest = {}): Promise<SweepResult> {
-      return sweepOrphanedArtifacts(deps, request);
+    /** The sweep as an activity: removes what is safe to remove and returns a bounded summary. */
+    async sweepArtifacts(request: SweepRequest = {}): Promise<SweepSummary> {
+      const started = performance.now();
+      const olderThanMs = request.olderThanMs ?? DEFAULT_SWEEP_GRACE_MS;
+      const result = await sweepOrphanedArtifacts(deps, { ...request, olderThanMs });
+      return {
+        dryRun: !!request.dryRun,
+        olderThanMs,
+        scanned: result.scanned,
+        referenced: result.referenced,
+        removed: result.removed.length,
+        kept: result.kept.length,
+        removedSample: result.removed.slice(0, SAMPLE),
+        keptSample: result.kept.slice(0, SAMPLE),
+        elapsedMs: Math.round(performance.now() - started),
+      };
     },
   };
 }

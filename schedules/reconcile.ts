@@ -1,5 +1,6 @@
 // Makes Temporal match a model's maturity stage: stage 1 nothing, stages 2-3 one Schedule per
 // model, stage 4 one long-running continual workflow. Applying the same spec twice changes nothing.
+// Alongside, once per client: the deployment-wide `artifact-sweep` Schedule (schedules/sweep.ts).
 import { createHash } from 'node:crypto';
 import { type Client, ScheduleNotFoundError, type ScheduleOptions, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import type { ModelSpec } from '../spec/model-spec';
@@ -7,6 +8,7 @@ import { parseDurationMs } from '../spec/data-spec';
 import { MaturityStage, ModelName, TriggerReason } from '../workflows/search-attributes';
 import { ORCHESTRATION_QUEUE } from '../workflows/task-queues';
 import type { RetrainInput } from '../workflows/types';
+import { ensureSweepSchedule } from './sweep';
 
 export type ReconcileOutcome = 'none' | 'created' | 'updated' | 'unchanged' | 'removed';
 
@@ -130,5 +132,6 @@ async function reconcileContinual(client: Client, spec: ModelSpec): Promise<Reco
 export async function reconcileModel(client: Client, spec: ModelSpec): Promise<ReconcileResult> {
   const schedule = await reconcileSchedule(client, spec);
   const continual = await reconcileContinual(client, spec);
+  await ensureSweepSchedule(client);
   return { schedule, continual, scheduleId: scheduleIdFor(spec.name), continualWorkflowId: continualWorkflowIdFor(spec.name) };
 }

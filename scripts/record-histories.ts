@@ -12,7 +12,7 @@
 // Paths recorded: retrainWorkflow promoted, rejected, failed (bad input), with an approval update,
 // with a staged-rollout child; rolloutWorkflow standalone with operator pause/resume updates;
 // continualLearningWorkflow through one trigger, its retrain child and its exit; the
-// freshnessExperimentWorkflow. The database URL the workers use carries a password placeholder and
+// freshnessExperimentWorkflow; artifactSweepWorkflow removing a finished run's scratch. The database URL the workers use carries a password placeholder and
 // the labelled rows carry marker values, so the replay test can prove neither reaches a payload.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -219,6 +219,22 @@ const scenarios: Record<string, Scenario> = {
       { name: 'continual', description: 'continualLearningWorkflow: time trigger, one retrain child, a quiet check, checkNow signal, exit when the model leaves stage 4', handle },
       { name: 'continual-retrain-child', description: 'retrainWorkflow started by the continual workflow (stage 4, first version)', handle: client.workflow.getHandle(childId) },
     ];
+  },
+
+  async 'artifact-sweep'({ client, lineage, store }) {
+    // A run that finished two hours ago left its staged window and a checkpoint: the sweep removes them.
+    const finished = new Date(Date.now() - 2 * 3_600_000);
+    await applyModelSpec(lineage.db, { name: 'hist-sweep', features: EXAMPLE_FEATURES });
+    await lineage.db
+      .insertInto('pipeline_runs')
+      .values({ id: 'retrain/hist-sweep/old', run_id: 'r', model_name: 'hist-sweep', trigger: 'manual', stage: 1, status: 'succeeded', current_step: 'done', timings: '{}', started_at: finished, finished_at: finished })
+      .execute();
+    await store.put('staging/retrain_hist-sweep_old/part-00000.arrow', 'rows');
+    await store.put('models/hist-sweep/runs/retrain_hist-sweep_old/checkpoints/epoch-000001.json', '{}');
+    const handle = await client.workflow.start('artifactSweepWorkflow', { taskQueue: ORCHESTRATION_QUEUE, workflowId: 'artifact-sweep/fixture', args: [{ olderThanMs: 3_600_000 }] });
+    const result = (await handle.result()) as { removed: number };
+    if (result.removed !== 2) throw new Error(`artifact-sweep: expected 2 files removed, got ${result.removed}`);
+    return [{ name: 'artifact-sweep', description: 'artifactSweepWorkflow: validate the input, sweepArtifacts removes a finished run’s scratch, summary', handle }];
   },
 
   async freshness({ client, lineage }) {

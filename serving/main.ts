@@ -16,8 +16,8 @@ export interface ServeOptions {
   bodyLimit?: number;
   refreshMs?: number;
   log?: LogSettings;
-  /** Per-client rate limit on POST routes; default FLYWHEEL_SERVE_RATE_LIMIT ("<per second>[/<burst>]"), else none. */
-  rateLimit?: RateLimitSettings;
+  /** Per-client rate limit on POST routes; default FLYWHEEL_SERVE_RATE_LIMIT ("<per second>[/<burst>]" or "off"), else DEFAULT_RATE_LIMIT (5,000/s, bursts of 10,000). */
+  rateLimit?: RateLimitSettings | false;
   /** Called once the server listens, with its URL. */
   onListening?: (url: string) => void;
   /** Resolves to stop the server; default: the first SIGINT or SIGTERM. */

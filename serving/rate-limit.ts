@@ -3,6 +3,12 @@
 // tokens and refills at `perSecond`; a request takes one or is refused (429 with Retry-After).
 // Memory is bounded: at most `maxClients` buckets, least recently used dropped first (a dropped
 // bucket was full or nearly so: forgetting it only forgives a client its last burst).
+//
+// On by default (DEFAULT_RATE_LIMIT: 5,000 requests/s per client, bursts of 10,000): far above what
+// one client of this server needs (the serving benchmark's 4 loopback clients, which share one
+// bucket, reach ~2,000/s on the 2-core dev machine), low enough that one runaway client cannot take
+// a large host's whole capacity. FLYWHEEL_SERVE_RATE_LIMIT=<per second>[/<burst>] changes it,
+// FLYWHEEL_SERVE_RATE_LIMIT=off turns it off; in code, startPredictionServer({ rateLimit: false }).
 
 export interface RateLimitSettings {
   /** Sustained requests per second per client. */
@@ -54,10 +60,17 @@ export class RateLimiter {
   }
 }
 
-/** "<perSecond>" or "<perSecond>/<burst>", e.g. FLYWHEEL_SERVE_RATE_LIMIT=50/100; empty → no limit. */
-export function parseRateLimit(text: string | undefined): RateLimitSettings | undefined {
-  if (!text) return undefined;
+/** The per-client limit a server gets when it is not told otherwise. */
+export const DEFAULT_RATE_LIMIT: Readonly<RateLimitSettings> = Object.freeze({ perSecond: 5_000, burst: 10_000 });
+
+/**
+ * FLYWHEEL_SERVE_RATE_LIMIT: "<perSecond>" or "<perSecond>/<burst>" (e.g. 50/100); "off" (or
+ * "none", "0") → no limit (false); unset or empty → undefined (the server's DEFAULT_RATE_LIMIT).
+ */
+export function parseRateLimit(text: string | undefined): RateLimitSettings | false | undefined {
+  if (!text || !text.trim()) return undefined;
+  if (/^\s*(off|none|0)\s*$/i.test(text)) return false;
   const m = /^\s*(\d+(?:\.\d+)?)\s*(?:\/\s*(\d+))?\s*$/.exec(text);
-  if (!m || Number(m[1]) <= 0) throw new Error(`rate limit "${text}": use <requests per second>[/<burst>], e.g. 50/100`);
+  if (!m || Number(m[1]) <= 0) throw new Error(`rate limit "${text}": use <requests per second>[/<burst>], e.g. 50/100, or off`);
   return { perSecond: Number(m[1]), burst: m[2] ? Number(m[2]) : undefined };
 }

@@ -15,7 +15,7 @@ import { healthHandler, metricsHandler } from './handlers/status';
 import { createServingMetrics, type ServingMetrics } from './metrics';
 import { ModelPool, type ArtifactReader } from './model-pool';
 import { RecentRequests } from './recent-requests';
-import { RateLimiter, type RateLimitSettings } from './rate-limit';
+import { DEFAULT_RATE_LIMIT, RateLimiter, type RateLimitSettings } from './rate-limit';
 import { HttpError } from './request-validation';
 import { RoutingManager } from './routing-manager';
 import { ShadowRunner } from './shadow-runner';
@@ -52,8 +52,11 @@ export interface PredictionServerOptions {
   recentCapacity?: number;
   /** Process metrics (CPU, heap, event loop lag) in /metrics; default false. */
   defaultMetrics?: boolean;
-  /** Per-client request rate limit on POST routes (token bucket per X-API-Key, else per peer address); default none. */
-  rateLimit?: RateLimitSettings;
+  /**
+   * Per-client request rate limit on POST routes (token bucket per X-API-Key, else per peer
+   * address); default DEFAULT_RATE_LIMIT (5,000/s, bursts of 10,000; serving/rate-limit.ts); false: none.
+   */
+  rateLimit?: RateLimitSettings | false;
   /** Replaces the database writes (tests inject failures here). */
   writePredictions?: (rows: PredictionRecord[]) => Promise<unknown>;
   writeOutcomes?: (rows: OutcomeRecord[]) => Promise<unknown>;
@@ -68,6 +71,8 @@ export interface PredictionServer {
   outcomes: BatchWriter<OutcomeRecord>;
   shadow: ShadowRunner;
   health: DbHealth;
+  /** The per-client rate limit in force (DEFAULT_RATE_LIMIT unless told otherwise); null: none. */
+  rateLimit: RateLimitSettings | null;
   /** Waits until shadow scoring is idle and both logs are written (or the timeout passes); returns rows still queued. */
   flush(timeoutMs?: number): Promise<number>;
   /** Stops accepting requests, finishes in-flight ones, drains the logs; returns rows that could not be written. */
@@ -160,8 +165,11 @@ export async function startPredictionServer(options: PredictionServerOptions): P
     if (status < 500 || code === 'log_backlog') metrics.rejected.inc({ route, reason: code });
     void reply.code(status).send(errorBody(code, message, details));
   });
-  if (options.rateLimit) {
-    const limiter = new RateLimiter(options.rateLimit);
+  const rateLimit = options.rateLimit === undefined ? DEFAULT_RATE_LIMIT : options.rateLimit;
+  let rateLimitInForce: RateLimitSettings | null = null;
+  if (rateLimit) {
+    const limiter = new RateLimiter(rateLimit);
+    rateLimitInForce = { perSecond: limiter.perSecond, burst: limiter.burst, maxClients: rateLimit.maxClients ?? 10_000 };
     // onRequest: refused before the body is read or parsed. Health and metrics stay unlimited.
     app.addHook('onRequest', async (request, reply) => {
       if (request.method !== 'POST') return;
@@ -213,6 +221,7 @@ export async function startPredictionServer(options: PredictionServerOptions): P
     outcomes,
     shadow,
     health,
+    rateLimit: rateLimitInForce,
     flush,
     async close(timeoutMs = 10_000) {
       await app.close();

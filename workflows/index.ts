@@ -3,3 +3,4 @@ export { retrainWorkflow } from './retrain';
 export { continualLearningWorkflow } from './continual';
 export { rolloutWorkflow } from './rollout';
 export { freshnessExperimentWorkflow } from './freshness';
+export { artifactSweepWorkflow } from './sweep';

@@ -4,6 +4,10 @@
 // with a clear error — its type and a message naming the field or value and the fix — and change
 // nothing (no version, dataset or deployment; the champion untouched). Real stack: Temporal dev
 // server, PostgreSQL, production workers and activities, the prediction server on loopback.
+// Bad specs go through the real apply path too (client/apply.ts applyModel, and `flywheel models
+// apply`): the same clear error, and the models table (and Temporal's schedules) unchanged. Every
+// refused HTTP body is checked to have written no prediction_log row (counted before and after,
+// with the server's log flushed).
 // The last line printed is the count ("bad inputs refused: N/N").
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -12,6 +16,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { applyModel } from '../../client/apply';
 import { startRetrain } from '../../client/retrain';
 import { ORCHESTRATION_QUEUE } from '../../workflows/task-queues';
 import { openLineageDb, type LineageDb } from '../../lineage/db';
@@ -21,6 +26,7 @@ import { applyModelSpec } from '../../lineage/models';
 import { applyRoutingChange } from '../../lineage/routing';
 import { generateCtrHistory } from '../../scenarios/ctr-history';
 import { startPredictionServer, type PredictionServer } from '../../serving/server';
+import { scheduleIdFor } from '../../schedules/reconcile';
 import { openArtifactStore, type ArtifactStore } from '../../storage/artifact-store';
 import { InvalidSpecError, parseModelSpec } from '../../spec/model-spec';
 import { runCli, userLines } from '../support/cli';
@@ -71,6 +77,11 @@ function specError(input: unknown): string {
     return saw((error as Error).message);
   }
   throw new Error('the spec was accepted');
+}
+
+/** Every row of the models table, as stored: a refused apply must leave it exactly as it was. */
+async function modelRows(db: LineageDb['db']): Promise<unknown[]> {
+  return db.selectFrom('models').select(['name', 'spec_hash', 'stage', 'spec', 'updated_at']).orderBy('name').execute();
 }
 
 describe('bad inputs: each refused with a clear error, nothing changed', () => {
@@ -134,6 +145,30 @@ describe('bad inputs: each refused with a clear error, nothing changed', () => {
     return failure;
   }
 
+  /**
+   * The real apply path (client/apply.ts applyModel: validation, dependency checks, lineage write,
+   * Temporal reconcile) refuses `input` with InvalidSpecError; the models table is unchanged and no
+   * schedule exists for `name`. Returns the message (the same one parseModelSpec gives, for specs).
+   */
+  async function applyRefused(input: unknown, name?: string): Promise<string> {
+    const before = await modelRows(lineage.db);
+    const error = await applyModel(temporal.client, lineage.db, input).then(
+      (r) => new Error(`the spec was applied: ${r.model} ${r.outcome}`),
+      (e: unknown) => e as Error,
+    );
+    expect(error).toBeInstanceOf(InvalidSpecError);
+    expect(await modelRows(lineage.db)).toEqual(before);
+    if (name) await expect(temporal.client.schedule.getHandle(scheduleIdFor(name)).describe()).rejects.toThrow();
+    return saw(error.message);
+  }
+
+  /** parseModelSpec and the apply path refuse `input` with the same message. */
+  async function specAndApplyError(input: unknown, name?: string): Promise<string> {
+    const parsed = specError(input);
+    expect(await applyRefused(input, name)).toBe(parsed);
+    return parsed;
+  }
+
   async function lineageCounts(modelName: string): Promise<Record<string, number>> {
     const count = async (table: 'model_versions' | 'datasets' | 'deployments') =>
       Number((await lineage.db.selectFrom(table).select((eb) => eb.fn.countAll().as('n')).where('model_name', '=', modelName).executeTakeFirstOrThrow()).n);
@@ -153,12 +188,12 @@ describe('bad inputs: each refused with a clear error, nothing changed', () => {
   });
 
   refuses('spec: not an object', async () => {
-    expect(specError(['ctr'])).toMatch(/invalid model spec: \(spec\): /);
-    expect(specError('ctr')).toMatch(/invalid model spec/);
+    expect(await specAndApplyError(['ctr'])).toMatch(/invalid model spec: \(spec\): /);
+    expect(await specAndApplyError('ctr')).toMatch(/invalid model spec/);
   });
 
   refuses('spec: wrong types name every bad field', async () => {
-    const message = specError({ name: 'typed', features: [{ name: 'x', type: 'number' }], data: { windowDays: 'thirty', validationFraction: 2 }, trainer: { epochs: 0 } });
+    const message = await specAndApplyError({ name: 'typed', features: [{ name: 'x', type: 'number' }], data: { windowDays: 'thirty', validationFraction: 2 }, trainer: { epochs: 0 } });
     expect(message).toMatch(/features\[0\]/);
     expect(message).toMatch(/data\.windowDays/);
     expect(message).toMatch(/data\.validationFraction/);
@@ -166,31 +201,53 @@ describe('bad inputs: each refused with a clear error, nothing changed', () => {
   });
 
   refuses('spec: a misspelt field is not silently ignored', async () => {
-    expect(specError({ ...exampleSpec({ name: 'typo' }), trainr: { epochs: 5 } })).toMatch(/trainr/);
+    expect(await specAndApplyError({ ...exampleSpec({ name: 'typo' }), trainr: { epochs: 5 } }, 'typo')).toMatch(/trainr/);
   });
 
   refuses('spec: duplicate feature names', async () => {
-    expect(specError(exampleSpec({ name: 'dupes', features: [{ name: 'x' }, { name: 'x' }] }))).toMatch(/features\[1\]\.name: duplicate feature "x"/);
+    expect(await specAndApplyError(exampleSpec({ name: 'dupes', features: [{ name: 'x' }, { name: 'x' }] }), 'dupes')).toMatch(/features\[1\]\.name: duplicate feature "x"/);
   });
 
   refuses('spec: no features', async () => {
-    expect(specError(exampleSpec({ name: 'nofeatures', features: [] }))).toMatch(/features: declare at least one feature/);
+    expect(await specAndApplyError(exampleSpec({ name: 'nofeatures', features: [] }), 'nofeatures')).toMatch(/features: declare at least one feature/);
   });
 
   refuses('spec contradiction: regression task with the logistic_regression trainer', async () => {
-    expect(specError(exampleSpec({ name: 'contra', task: 'regression' }))).toMatch(/trainer\.type: logistic_regression is a binary classifier/);
+    expect(await specAndApplyError(exampleSpec({ name: 'contra', task: 'regression' }), 'contra')).toMatch(/trainer\.type: logistic_regression is a binary classifier/);
   });
 
   refuses('spec contradiction: rollout canary steps that do not increase, minDuration above maxDuration', async () => {
-    const message = specError(
+    const message = await specAndApplyError(
       exampleSpec({ name: 'contra2', rollout: { phases: [{ kind: 'canary', steps: [50, 10, 100] }, { kind: 'shadow', minDuration: '2h', maxDuration: '1h' }] } }),
+      'contra2',
     );
     expect(message).toMatch(/rollout\.phases\[0\]\.steps\[1\]: canary steps must increase/);
     expect(message).toMatch(/rollout\.phases\[1\]\.maxDuration: maxDuration 1h is shorter than minDuration 2h/);
   });
 
   refuses('spec contradiction: a schedule with both every and cron', async () => {
-    expect(specError(exampleSpec({ name: 'contra3', stage: 2, schedule: { every: '1d', cron: '0 3 * * *' } }))).toMatch(/schedule.*exactly one of schedule\.every/);
+    expect(await specAndApplyError(exampleSpec({ name: 'contra3', stage: 2, schedule: { every: '1d', cron: '0 3 * * *' } }), 'contra3')).toMatch(/schedule.*exactly one of schedule\.every/);
+  });
+
+  refuses('apply: dependsOn an unknown model (flywheel models apply) — names it, exit 1, nothing stored, no schedule', async () => {
+    const file = path.join(scratch, 'orphan-dep.model.json');
+    writeFileSync(file, JSON.stringify(exampleSpec({ name: 'orphandep', stage: 2, schedule: { every: '1d' }, dependsOn: ['nosuchupstream'] })));
+    const before = await modelRows(lineage.db);
+    const result = await runCli(['models', 'apply', file], { DATABASE_URL: database.url, TEMPORAL_ADDRESS: temporal.server.address });
+    expect(result.code).toBe(1);
+    expect(saw(userLines(result.stderr).join('\n'))).toMatch(/dependsOn: unknown model\(s\) nosuchupstream: apply them first/);
+    expect(await modelRows(lineage.db)).toEqual(before);
+    await expect(temporal.client.schedule.getHandle(scheduleIdFor('orphandep')).describe()).rejects.toThrow();
+  }, 120_000);
+
+  refuses('apply: a dependency cycle — names the cycle, the stored specs unchanged', async () => {
+    expect((await applyModel(temporal.client, lineage.db, exampleSpec({ name: 'cyc-a' }))).outcome).toBe('created');
+    expect((await applyModel(temporal.client, lineage.db, exampleSpec({ name: 'cyc-b', dependsOn: ['cyc-a'] }))).outcome).toBe('created');
+    // Re-applying cyc-a with an edge back to cyc-b would close the loop.
+    const message = await applyRefused(exampleSpec({ name: 'cyc-a', dependsOn: ['cyc-b'] }));
+    expect(message).toMatch(/dependsOn: dependency cycle (cyc-a → cyc-b → cyc-a|cyc-b → cyc-a → cyc-b); remove one of these edges/);
+    const stored = await lineage.db.selectFrom('models').select('spec').where('name', '=', 'cyc-a').executeTakeFirstOrThrow();
+    expect((stored.spec as { dependsOn?: string[] }).dependsOn ?? []).toEqual([]);
   });
 
   // ---- Data windows through the DAG --------------------------------------------------------
@@ -312,35 +369,55 @@ describe('bad inputs: each refused with a clear error, nothing changed', () => {
     if (res.body?.error) saw(`HTTP ${res.status} ${res.body.error.code}: ${res.body.error.message}`);
     return res;
   };
+  const logRows = async () => Number((await lineage.db.selectFrom('prediction_log').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+  /** Runs `send` (refused requests) and checks that no prediction_log row was written for it, the server's log flushed before and after. */
+  async function unlogged<T>(send: () => Promise<T>): Promise<T> {
+    expect(await server.flush()).toBe(0);
+    const before = await logRows();
+    const result = await send();
+    expect(await server.flush()).toBe(0);
+    expect(await logRows()).toBe(before);
+    return result;
+  }
+  /** A refused /predict: its answer, and no prediction_log row. */
+  const refusedPredict = (body: unknown, headers: Record<string, string> = {}) => unlogged(() => predict(body, headers));
   const okFeatures = Object.fromEntries(FEATURES.map((f) => [f, 0.5]));
 
+  it('control (not a bad input): a valid /predict writes exactly one prediction_log row, so the refusals’ "no row" checks can see one', async () => {
+    await server.flush();
+    const before = await logRows();
+    expect((await predict({ model: 'served', features: okFeatures, unitId: 'control' })).status).toBe(200);
+    await server.flush();
+    expect(await logRows()).toBe(before + 1);
+  });
+
   refuses('http: an oversize body (over the 64 KiB limit) — 413 body_too_large', async () => {
-    const res = await predict({ model: 'served', features: okFeatures, unitId: 'x'.repeat(70_000) });
+    const res = await refusedPredict({ model: 'served', features: okFeatures, unitId: 'x'.repeat(70_000) });
     expect(res.status).toBe(413);
     expect(res.body.error).toMatchObject({ code: 'body_too_large', message: expect.stringMatching(/larger than the 65536-byte limit/) });
   });
 
   refuses('http: malformed JSON — 400 malformed_json', async () => {
-    const res = await predict('{"model": "served", "features": {');
+    const res = await refusedPredict('{"model": "served", "features": {');
     expect(res.status).toBe(400);
     expect(res.body.error?.code).toBe('malformed_json');
   });
 
   refuses('http: not JSON (text/plain) — 415 naming the content type to use', async () => {
-    const res = await predict('model=served', { 'content-type': 'text/plain' });
+    const res = await refusedPredict('model=served', { 'content-type': 'text/plain' });
     expect(res.status).toBe(415);
     expect(res.body.error).toMatchObject({ code: 'unsupported_media_type', message: expect.stringMatching(/Content-Type: application\/json/) });
   });
 
   refuses('http: a JSON array instead of an object — 400 invalid_body', async () => {
-    const res = await predict([{ model: 'served' }]);
+    const res = await refusedPredict([{ model: 'served' }]);
     expect(res.status).toBe(400);
     expect(res.body.error).toMatchObject({ code: 'invalid_body', message: expect.stringMatching(/must be a JSON object \(got an array\)/) });
   });
 
   refuses('http: an overflowing number (1e999 → Infinity) and a string for a numeric feature — 400 naming both', async () => {
     const raw = `{"model":"served","features":{"ad_relevance":1e999,"user_ctr_7d":"0.3","position":1,"hour_sin":0}}`;
-    const res = await predict(raw);
+    const res = await refusedPredict(raw);
     expect(res.status).toBe(400);
     expect(res.body.error?.code).toBe('invalid_features');
     expect(res.body.error?.message).toMatch(/features\.ad_relevance must be a finite number, got Infinity/);
@@ -349,32 +426,30 @@ describe('bad inputs: each refused with a clear error, nothing changed', () => {
 
   refuses('http: missing and unexpected features — 400 listing them and what the model takes', async () => {
     const { hour_sin: _drop, ...rest } = okFeatures;
-    const res = await predict({ model: 'served', features: { ...rest, hour_cos: 1 } });
+    const res = await refusedPredict({ model: 'served', features: { ...rest, hour_cos: 1 } });
     expect(res.status).toBe(400);
     expect(res.body.error?.message).toMatch(/missing hour_sin; unexpected hour_cos — model "served" takes ad_relevance, user_ctr_7d, position, hour_sin/);
   });
 
   refuses('http: a prototype-pollution body (__proto__) — 400, nothing polluted', async () => {
-    const res = await predict('{"model":"served","features":{"ad_relevance":1,"user_ctr_7d":1,"position":1,"hour_sin":1,"__proto__":{"polluted":true}}}');
+    const res = await refusedPredict('{"model":"served","features":{"ad_relevance":1,"user_ctr_7d":1,"position":1,"hour_sin":1,"__proto__":{"polluted":true}}}');
     expect(res.status).toBe(400);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 
   refuses('http: an unknown model — 404 listing the known ones', async () => {
-    const res = await predict({ model: 'nope', features: okFeatures });
+    const res = await refusedPredict({ model: 'nope', features: okFeatures });
     expect(res.status).toBe(404);
     expect(res.body.error).toMatchObject({ code: 'unknown_model', message: expect.stringMatching(/unknown model "nope"; known models: .*served/) });
   });
 
   refuses('http: /rank with more candidates than allowed and with duplicate ids — 400', async () => {
-    const tooMany = await postJson<{ error?: { message: string } }>(agent, server.url, '/rank', { model: 'served', candidates: Array.from({ length: 101 }, (_, i) => ({ id: `c${i}`, features: okFeatures })) });
+    const tooMany = await unlogged(() => postJson<{ error?: { message: string } }>(agent, server.url, '/rank', { model: 'served', candidates: Array.from({ length: 101 }, (_, i) => ({ id: `c${i}`, features: okFeatures })) }));
     expect(tooMany.status).toBe(400);
     expect(saw(tooMany.body.error?.message)).toMatch(/"candidates" must be an array of 1 to 100/);
-    const dupes = await postJson<{ error?: { message: string } }>(agent, server.url, '/rank', { model: 'served', candidates: [{ id: 'a', features: okFeatures }, { id: 'a', features: okFeatures }] });
+    const dupes = await unlogged(() => postJson<{ error?: { message: string } }>(agent, server.url, '/rank', { model: 'served', candidates: [{ id: 'a', features: okFeatures }, { id: 'a', features: okFeatures }] }));
     expect(dupes.status).toBe(400);
     expect(saw(dupes.body.error?.message)).toMatch(/candidates\[1\]\.id "a" appears twice/);
-    // Nothing of the refused requests was logged.
-    await server.flush();
     expect((await getText(agent, server.url, '/healthz')).status).toBe(200);
   });
 

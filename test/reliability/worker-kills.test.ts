@@ -1,15 +1,20 @@
 // kill -9 of the worker at seeded points of the retrain DAG, 20 times, on the real stack: Temporal
 // dev server, PostgreSQL (fresh database), file:// artifact store, and the worker (both task
 // queues, production activities and workflow code) in a separate process that is SIGKILLed and
-// replaced. Four models retrain concurrently in five rounds (20 pipelines); in each round four
-// kills land when a chosen run reaches a chosen step (labels, pull, validate, dataset, train,
-// evaluate, register or its staged-rollout child) plus a seeded delay. Then: every pipeline completed, lineage has no
-// duplicate rows, every URI lineage names exists, and the only unreferenced files are the scratch
-// a run leaves on purpose, which the sweeper removes.
+// replaced. Four models retrain concurrently in five rounds (20 pipelines), one kill per model per
+// round. The kill points cover every step deterministically: the 20 kills go round-robin (from a
+// seeded start) over the steps labels, testset, pull, validate, dataset, train, evaluate, register
+// and the staged-rollout child — 2 or 3 each — and each lands INSIDE its step's activity, after a
+// seeded offset into it (test/support/fault-kill-points.ts: the activity runs for the offset or
+// until its work is done, then its completion is held until the SIGKILL). Then: each step got at
+// least one kill (printed per step), every killed activity was retried (its history shows a later
+// attempt), every pipeline completed, lineage has no duplicate rows, every URI lineage names
+// exists, and the only unreferenced files are the scratch a run leaves on purpose, which the
+// sweeper removes.
 //
 // Bounded: the fault worker's activities get a 4 s heartbeat timeout (test/support/
 // fault-timeouts-interceptor.ts; production: 2 min) so a lost attempt is retried in seconds.
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -23,6 +28,7 @@ import { createRng } from '../../ml/random';
 import { generateCtrHistory } from '../../scenarios/ctr-history';
 import { openArtifactStore, type ArtifactStore } from '../../storage/artifact-store';
 import type { RetrainResult } from '../../workflows/types';
+import type { FaultPointReport, KillPoint } from '../support/fault-kill-points';
 import { artifactCensus, duplicateLineageRows, missingArtifacts } from '../support/fault-lineage';
 import { buildFaultBundle, FaultWorker } from '../support/fault-worker';
 import { exampleSpec, HISTORY_END } from '../support/fixtures';
@@ -32,10 +38,24 @@ import { startTestTemporal, type TestTemporal } from '../support/temporal';
 const SEED = Number(process.env.FLYWHEEL_FAULT_SEED ?? 20261122);
 const ROUNDS = 5;
 const KILLS_PER_ROUND = 4;
-const STEPS = ['labels', 'pull', 'validate', 'dataset', 'train', 'evaluate', 'register', 'rollout'] as const;
+/** Every step a kill can land in, in DAG order; 'rollout' is the staged-rollout child workflow. */
+const STEPS = ['labels', 'testset', 'pull', 'validate', 'dataset', 'train', 'evaluate', 'register', 'rollout'] as const;
 type KillStep = (typeof STEPS)[number];
-// pipeline_runs.current_step in DAG order (markStep at the start of each activity); 'rollout' while the child's rollout row runs.
-const ORDER = ['start', 'plan', 'labels', 'testset', 'pull', 'validate', 'dataset', 'train', 'evaluate', 'register', 'rollout', 'promote', 'reject', 'done'];
+/** The steps issue 10 names: each must get at least one kill (every other step too, as it happens). */
+const NAMED_STEPS: KillStep[] = ['pull', 'labels', 'train', 'evaluate', 'rollout'];
+/** The activity each retrain step runs (workflows/retrain.ts). */
+const ACTIVITY_OF: Record<Exclude<KillStep, 'rollout'>, string> = {
+  labels: 'computeNaturalLabels',
+  testset: 'ensureStaticTestSet',
+  pull: 'pullLabelledWindow',
+  validate: 'validateDataWindow',
+  dataset: 'formDatasetSnapshot',
+  train: 'trainCandidate',
+  evaluate: 'evaluateCandidate',
+  register: 'registerCandidateVersion',
+};
+/** Activities kc's rollout child always runs (plan, shadow route, shadow checks, close on keeping the champion). */
+const ROLLOUT_ACTIVITIES = ['prepareRollout', 'applyRolloutRoute', 'checkRolloutShadow', 'closeRollout'];
 
 const LENIENT_GATE = { floors: { auc: 0.55 } };
 const MODELS: Array<{ name: string; seed: number; spec: Record<string, unknown> }> = [
@@ -52,39 +72,72 @@ const MODELS: Array<{ name: string; seed: number; spec: Record<string, unknown> 
   { name: 'kd', seed: 14, spec: { trainer: { type: 'logistic_regression', epochs: 60, checkpointEveryEpochs: 5 } } },
 ];
 
-interface Kill {
-  n: number;
+interface PlannedKill {
+  id: string;
   round: number;
-  target: string;
-  planned: KillStep;
-  actual: string;
-  delayMs: number;
+  model: string;
+  step: KillStep;
+  activityType: string;
+  offsetMs: number;
   downMs: number;
+}
+
+interface Kill extends PlannedKill {
+  n: number;
   pid: number;
+  report: FaultPointReport;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/**
- * 20 kills, 4 per round, one per model per round. Every step is planned at least twice: the
- * rollout step on kc (its shadow phase runs for seconds) in rounds 1 and 3, the other seven steps
- * from a seeded shuffle of two of each plus four drawn at random.
- */
-function killSchedule(rng: ReturnType<typeof createRng>): Array<{ round: number; model: string; step: KillStep }> {
-  const others = STEPS.filter((s) => s !== 'rollout');
-  const pool: KillStep[] = [...others, ...others, ...Array.from({ length: 4 }, () => others[rng.nextInt(others.length)])];
-  for (let i = pool.length - 1; i > 0; i--) {
+/** Replaces the plan atomically: a worker reading it at an activity start never sees half a file. */
+function writePlanFile(file: string, points: KillPoint[]): void {
+  writeFileSync(`${file}.tmp`, JSON.stringify(points));
+  renameSync(`${file}.tmp`, file);
+}
+
+function shuffle<T>(items: T[], rng: ReturnType<typeof createRng>): T[] {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
     const j = rng.nextInt(i + 1);
-    [pool[i], pool[j]] = [pool[j], pool[i]];
+    [out[i], out[j]] = [out[j], out[i]];
   }
-  const out: Array<{ round: number; model: string; step: KillStep }> = [];
+  return out;
+}
+
+/**
+ * 20 kills, one per model per round. Steps: round-robin over STEPS from a seeded start, so each
+ * of the 9 steps gets 2 or 3 kills whatever the seed. The rollout kills go to kc (its shadow phase
+ * runs for seconds, and from round 1 on it has a champion to roll out against) in seeded rounds
+ * 1-4, at a seeded activity of the child; the other steps are dealt to the remaining (round,
+ * model) slots in a seeded order. Each kill gets a seeded offset into its step (0-800 ms) and
+ * down time (0-1000 ms).
+ */
+function killSchedule(rng: ReturnType<typeof createRng>): PlannedKill[] {
+  const total = ROUNDS * KILLS_PER_ROUND;
+  const first = rng.nextInt(STEPS.length);
+  const steps = Array.from({ length: total }, (_, i) => STEPS[(first + i) % STEPS.length]);
+  const rolloutRounds = new Set(shuffle([1, 2, 3, 4], rng).slice(0, steps.filter((s) => s === 'rollout').length));
+  const others = shuffle(
+    steps.filter((s) => s !== 'rollout'),
+    rng,
+  );
+  const out: PlannedKill[] = [];
   for (let round = 0; round < ROUNDS; round++) {
     for (let i = 0; i < KILLS_PER_ROUND; i++) {
-      const model = MODELS[(round + i) % MODELS.length].name;
-      out.push({ round, model, step: model === 'kc' && (round === 1 || round === 3) ? 'rollout' : pool.pop()! });
+      const model = MODELS[i].name;
+      const step: KillStep = model === 'kc' && rolloutRounds.has(round) ? 'rollout' : others.pop()!;
+      const activityType = step === 'rollout' ? ROLLOUT_ACTIVITIES[rng.nextInt(ROLLOUT_ACTIVITIES.length)] : ACTIVITY_OF[step];
+      out.push({ id: `kill-${out.length + 1}`, round, model, step, activityType, offsetMs: rng.nextInt(800), downMs: rng.nextInt(1000) });
     }
   }
   return out;
+}
+
+/** The workflow a planned kill waits in: the round's retrain run, or (rollout) its model's rollout child. */
+function killPointOf(kill: PlannedKill): KillPoint {
+  const workflow = kill.step === 'rollout' ? `rollout/${kill.model}/` : `retrain/${kill.model}/round-${kill.round}`;
+  return { id: kill.id, workflow, activityType: kill.activityType, offsetMs: kill.offsetMs };
 }
 
 describe('worker killed with -9 at seeded points of the retrain DAG', () => {
@@ -94,12 +147,15 @@ describe('worker killed with -9 at seeded points of the retrain DAG', () => {
   let temporal: TestTemporal;
   let worker: FaultWorker;
   let tempRoot: string;
+  let planFile: string;
 
   beforeAll(async () => {
     database = await createTestDatabase('flywheel_fault');
     lineage = await openLineageDb({ url: database.url });
     const root = mkdtempSync(path.join(tmpdir(), 'flywheel-kills-'));
     tempRoot = mkdtempSync(path.join(tmpdir(), 'flywheel-kills-train-'));
+    planFile = path.join(root, 'kill-plan.json');
+    writeFileSync(planFile, '[]');
     store = openArtifactStore(pathToFileURL(path.join(root, 'artifacts')).toString());
     temporal = await startTestTemporal();
     const bundle = await buildFaultBundle(path.join(root, 'workflow-bundle.js'));
@@ -113,6 +169,7 @@ describe('worker killed with -9 at seeded points of the retrain DAG', () => {
       FLYWHEEL_ARTIFACT_ROOT: store.rootUri,
       FAULT_BUNDLE_PATH: bundle,
       FAULT_TEMP_ROOT: tempRoot,
+      FAULT_KILL_PLAN: planFile,
     });
     await worker.start();
   });
@@ -124,93 +181,106 @@ describe('worker killed with -9 at seeded points of the retrain DAG', () => {
     await database?.drop().catch(() => {});
   });
 
-  it('survives 20 kills: every pipeline completes, no duplicate rows, no orphaned artifacts, lineage matches the store', { timeout: 480_000 }, async () => {
+  it('survives 20 kills, at least one in every step: every pipeline completes, no duplicate rows, no orphaned artifacts, lineage matches the store', { timeout: 480_000 }, async () => {
     const started = Date.now();
     const rng = createRng(SEED);
     const { db } = lineage;
     const kills: Kill[] = [];
     const results: Array<{ id: string; result?: RetrainResult; error?: unknown }> = [];
-    let carried = 0;
     const schedule = killSchedule(rng);
+    console.log(`kill plan (seed ${SEED}): ${schedule.map((k) => `${k.id} r${k.round} ${k.model} ${k.step}${k.step === 'rollout' ? `:${k.activityType}` : ''} +${k.offsetMs}ms`).join('; ')}`);
+    // Kills whose step never ran in their round (a rollout needs the gate to pass) move to the next round.
+    let carried: PlannedKill[] = [];
 
-    const progress = async (ids: string[]) => {
-      try {
-        const runs = await db.selectFrom('pipeline_runs').select(['id', 'current_step', 'status']).where('id', 'in', ids).execute();
-        const rollouts = await db.selectFrom('rollouts').select(['pipeline_run_id', 'status']).where('pipeline_run_id', 'in', ids).where('status', '=', 'running').execute();
-        const rolling = new Set(rollouts.map((r) => r.pipeline_run_id));
-        return new Map(runs.map((r) => [r.id, { step: rolling.has(r.id) ? 'rollout' : r.current_step, finished: r.status !== 'running' }]));
-      } catch {
-        // The observer's own connection dropped (a PostgreSQL restart elsewhere on the machine): look again.
-        return new Map<string, { step: string; finished: boolean }>();
-      }
-    };
+    for (let round = 0; round < ROUNDS || carried.length > 0; round++) {
+      if (round >= ROUNDS + 3) throw new Error(`kills that never found their step: ${carried.map((k) => `${k.id} ${k.model} ${k.step}`).join(', ')}`);
+      const planned = new Map<string, PlannedKill>();
+      for (const k of schedule.filter((k) => k.round === round)) planned.set(k.id, k);
+      // A carried kill keeps its step; a carried rollout kill waits in any model's rollout child, at its first activity.
+      for (const k of carried) planned.set(k.id, k.step === 'rollout' ? { ...k, round, model: '', activityType: 'prepareRollout' } : { ...k, round });
+      carried = [];
+      const writePlan = () => writePlanFile(planFile, [...planned.values()].map((k) => (k.step === 'rollout' && !k.model ? { ...killPointOf(k), workflow: 'rollout/' } : killPointOf(k))));
+      writePlan();
 
-    for (let round = 0; round < ROUNDS || carried > 0; round++) {
+      const reports: FaultPointReport[] = [];
+      let wake: (() => void) | null = null;
+      worker.onFaultPoint = (report) => {
+        reports.push(report);
+        wake?.();
+      };
       const reference = new Date(HISTORY_END.getTime() - Math.max(0, ROUNDS - 1 - round) * 86_400_000).toISOString();
       const handles: RetrainHandle[] = [];
       for (const model of MODELS) handles.push(await startRetrain(temporal.client, { model: model.name, referenceTime: reference, idempotencyKey: `round-${round}`, trigger: 'fault-suite' }));
-      const ids = handles.map((h) => h.workflowId);
       const outcomes = handles.map((h) =>
         h.result().then(
           (result) => ({ id: h.workflowId, result }),
           (error: unknown) => ({ id: h.workflowId, error }),
         ),
       );
-      let done = 0;
-      void Promise.all(outcomes).then(() => (done = 1));
+      let finished = false;
+      void Promise.all(outcomes).then(() => {
+        finished = true;
+        wake?.();
+      });
 
-      // This round's kills: seeded targets and steps, in DAG order so each lands on work still ahead.
-      const planned = schedule
-        .filter((k) => k.round === round)
-        .concat(Array.from({ length: carried }, () => ({ round, model: MODELS[rng.nextInt(MODELS.length)].name, step: STEPS[rng.nextInt(STEPS.length - 1)] as KillStep })))
-        .map((k) => ({ target: `retrain/${k.model}/round-${round}`, step: k.step, delayMs: rng.nextInt(400), downMs: rng.nextInt(1000) }))
-        .sort((a, b) => ORDER.indexOf(a.step) - ORDER.indexOf(b.step));
-      carried = 0;
-
-      for (const plan of planned) {
-        // Wait until the target reaches (or passes) the step; a finished target hands the kill to the least advanced running run.
-        let target = plan.target;
-        for (;;) {
-          const state = await progress(ids);
-          const t = state.get(target);
-          if (t && !t.finished && ORDER.indexOf(t.step) >= ORDER.indexOf(plan.step)) break;
-          if (t?.finished || done) {
-            const running = [...state.entries()].filter(([, s]) => !s.finished).sort((a, b) => ORDER.indexOf(a[1].step) - ORDER.indexOf(b[1].step));
-            if (running.length === 0) break;
-            target = running[0][0];
-            break;
-          }
-          await sleep(25);
-        }
-        await sleep(plan.delayMs);
-        const state = await progress(ids);
-        const t = state.get(target);
-        if (!t || t.finished) {
-          carried++;
+      // Each report is an activity holding its completion at its kill point: kill that worker now.
+      while (!finished || reports.length > 0) {
+        if (reports.length === 0) {
+          await new Promise<void>((resolve) => (wake = resolve));
+          wake = null;
           continue;
         }
+        const report = reports.shift()!;
+        const plan = planned.get(report.id);
+        // Already fired, or reported by a process that is already dead (its attempt is retried and reports again).
+        if (!plan || report.pid !== worker.pid) continue;
         const { pid } = await worker.kill();
-        kills.push({ n: kills.length + 1, round, target, planned: plan.step, actual: t.step, delayMs: plan.delayMs, downMs: plan.downMs, pid });
+        // The plan is rewritten before the next process starts, so the retried attempt runs through.
+        planned.delete(report.id);
+        writePlan();
+        kills.push({ ...plan, n: kills.length + 1, pid, report });
         await sleep(plan.downMs);
         await worker.start();
       }
+      worker.onFaultPoint = null;
+      carried = [...planned.values()];
       results.push(...(await Promise.all(outcomes)));
     }
+    writePlanFile(planFile, []);
 
     const wallS = Math.round((Date.now() - started) / 1000);
     const ids = results.map((r) => r.id);
     const failed = results.filter((r) => r.error);
     // Every kill, where it landed and what each pipeline decided, for the log.
     console.log(`worker kills: ${kills.length} in ${wallS} s (seed ${SEED})`);
-    for (const k of kills) console.log(`  kill ${String(k.n).padStart(2)} round ${k.round} pid ${k.pid}: ${k.target} planned ${k.planned}, landed in ${k.actual} (+${k.delayMs} ms, down ${k.downMs} ms)`);
+    for (const k of kills) {
+      const r = k.report;
+      console.log(
+        `  kill ${String(k.n).padStart(2)} round ${k.round} pid ${k.pid}: ${k.step} — ${r.workflowId} ${r.activityType} attempt ${r.attempt}, after ${r.ranMs} ms (planned +${k.offsetMs} ms; ${r.workDone ? 'work done, completion not yet reported' : 'mid-work'}), down ${k.downMs} ms`,
+      );
+    }
     for (const r of results) console.log(`  ${r.id}: ${r.result ? `${r.result.versionId} ${r.result.decision}${r.result.rollout ? ` (rollout ${r.result.rollout.outcome})` : ''}` : `FAILED ${(r.error as Error).message}`}`);
     expect(failed.map((f) => `${f.id}: ${(f.error as Error).message}`)).toEqual([]);
     expect(kills).toHaveLength(20);
     expect(new Set(worker.kills.map((k) => k.pid)).size).toBe(20);
-    const landed = new Set(kills.map((k) => k.actual));
-    console.log(`  kills landed in: ${[...landed].sort((a, b) => ORDER.indexOf(a) - ORDER.indexOf(b)).map((step) => `${step} ${kills.filter((k) => k.actual === step).length}`).join(', ')}`);
-    expect(landed.size).toBeGreaterThanOrEqual(5);
-    expect(landed.has('train')).toBe(true);
+    // Every step got a kill: the ones issue 10 names, and every other step of the DAG.
+    const perStep = Object.fromEntries(STEPS.map((step) => [step, kills.filter((k) => k.step === step).length])) as Record<KillStep, number>;
+    console.log(`  kills per step: ${STEPS.map((step) => `${step} ${perStep[step]}`).join(', ')}`);
+    for (const step of NAMED_STEPS) expect(perStep[step], `kills in ${step}`).toBeGreaterThanOrEqual(1);
+    for (const step of STEPS) expect(perStep[step], `kills in ${step}`).toBeGreaterThanOrEqual(1);
+    for (const k of kills) {
+      expect(k.report.activityType).toBe(k.activityType);
+      if (k.step !== 'rollout') expect(k.report.workflowId).toBe(`retrain/${k.model}/round-${k.round}`);
+      else expect(k.report.workflowId).toMatch(/^rollout\//);
+    }
+    // Each killed attempt was lost and retried: the activity's recorded (last) attempt is a later one.
+    for (const k of kills) {
+      const history = await temporal.client.workflow.getHandle(k.report.workflowId).fetchHistory();
+      const scheduled = (history.events ?? []).find((e) => e.activityTaskScheduledEventAttributes?.activityId === k.report.activityId);
+      expect(scheduled, `${k.id}: activity ${k.report.activityId} in ${k.report.workflowId}`).toBeDefined();
+      const startedEvent = (history.events ?? []).find((e) => String(e.activityTaskStartedEventAttributes?.scheduledEventId ?? '') === String(scheduled!.eventId));
+      expect(startedEvent?.activityTaskStartedEventAttributes?.attempt ?? 0, `${k.id}: ${k.report.activityType} retried after the kill`).toBeGreaterThan(k.report.attempt);
+    }
 
     // The kills cost retries: activities whose recorded attempt is not the first, in the histories.
     let retriedAttempts = 0;

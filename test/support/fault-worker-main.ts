@@ -9,9 +9,11 @@
 //  - a sticky workflow task waits 1 s (SDK default 10 s) for this worker before going to any worker;
 //  - with FAULT_STANDBY=1 it loads its modules and connects, then waits for "go" on stdin before it
 //    creates its workers and polls: the runner keeps one warm standby, so "restart after kill -9"
-//    costs well under a second on a loaded 2-core machine instead of ~10 s of module loading.
+//    costs well under a second on a loaded 2-core machine instead of ~10 s of module loading;
+//  - with FAULT_KILL_PLAN (a file), planned activities hold their completion at their kill point
+//    until the runner kills this process (test/support/fault-kill-points.ts).
 // Env: TEMPORAL_ADDRESS, DATABASE_URL, FLYWHEEL_ARTIFACT_ROOT, FAULT_BUNDLE_PATH, FAULT_TEMP_ROOT,
-// FAULT_STANDBY.
+// FAULT_STANDBY, FAULT_KILL_PLAN.
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { orchestrationActivities } from '../../activities';
 import { trainActivities } from '../../activities/train';
@@ -20,6 +22,7 @@ import { installSdkLogging } from '../../infra/sdk-logging';
 import { openLineageDb } from '../../lineage/db';
 import { openArtifactStore } from '../../storage/artifact-store';
 import { ORCHESTRATION_QUEUE, TRAINING_QUEUE } from '../../workflows/task-queues';
+import { killPoints } from './fault-kill-points';
 
 async function main(): Promise<void> {
   const bundlePath = process.env.FAULT_BUNDLE_PATH;
@@ -38,7 +41,13 @@ async function main(): Promise<void> {
       process.stdin.once('end', () => process.exit(0));
     });
   }
-  const common = { connection, namespace: config.temporalNamespace, stickyQueueScheduleToStartTimeout: '1 second' } as const;
+  const planFile = process.env.FAULT_KILL_PLAN;
+  const common = {
+    connection,
+    namespace: config.temporalNamespace,
+    stickyQueueScheduleToStartTimeout: '1 second',
+    ...(planFile ? { interceptors: { activity: [killPoints(planFile)] } } : {}),
+  } as const;
   const workers = [
     await Worker.create({
       ...common,

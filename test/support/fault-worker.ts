@@ -2,11 +2,14 @@
 // (a real kill -9: no drain, no shutdown hooks, in-flight activities and workflow tasks lost) and
 // start another. A warm standby process (modules loaded, connections open, not polling) is kept
 // ready, so the replacement takes over in well under a second — as a supervisor restarting a
-// container would, minus the image's start-up time. Also builds the workflow bundle they load.
+// container would, minus the image's start-up time. Also builds the workflow bundle they load, and
+// hands the kill points the processes report (`fault point {json}`, test/support/fault-kill-points.ts)
+// to a listener.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
+import { FAULT_POINT_PREFIX, type FaultPointReport } from './fault-kill-points';
 
 const REPO = path.join(__dirname, '..', '..');
 
@@ -48,6 +51,8 @@ export class FaultWorker {
   /** Pids of the processes that took over, in order. */
   readonly pids: number[] = [];
   readonly kills: KillRecord[] = [];
+  /** Called for every kill point a process reports (see test/support/fault-kill-points.ts). */
+  onFaultPoint: ((report: FaultPointReport) => void) | null = null;
 
   constructor(private readonly env: NodeJS.ProcessEnv, private readonly readyTimeoutMs = 90_000) {
     process.on('exit', this.onExit);
@@ -69,12 +74,17 @@ export class FaultWorker {
     });
     this.children.add(child);
     let seen = '';
+    let partial = '';
     const standby = new Promise<void>((resolve, reject) => {
       child.stdout!.on('data', (chunk: Buffer) => {
         const text = chunk.toString('utf8');
         this.output += text;
         seen += text;
         if (seen.includes('fault worker standby')) resolve();
+        // Whole lines only: a report may arrive split across chunks.
+        const lines = (partial + text).split('\n');
+        partial = lines.pop()!;
+        for (const line of lines) if (line.startsWith(FAULT_POINT_PREFIX)) this.onFaultPoint?.(JSON.parse(line.slice(FAULT_POINT_PREFIX.length)) as FaultPointReport);
       });
       child.stderr!.on('data', (chunk: Buffer) => (this.output += chunk.toString('utf8')));
       child.once('exit', (code, signal) => {
