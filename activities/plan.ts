@@ -12,6 +12,8 @@ export interface PlanRequest {
   architectureHash: string;
   recalibrateEvery: number;
   forceStateless?: boolean;
+  /** The caller's requested training mode (RetrainInput.mode); unset: the stage decides. */
+  mode?: 'stateless' | 'stateful';
 }
 
 /** Counts consecutive stateful versions walking up from `versionId` (the chain since the last full retrain). */
@@ -51,6 +53,7 @@ export function planActivities(deps: ActivityDeps) {
         recalibrateEvery: request.recalibrateEvery,
         champion: facts,
         forceStateless: request.forceStateless,
+        requestedMode: request.mode,
         trainerSupportsWarmStart: true,
       });
     },

@@ -336,25 +336,41 @@ export async function runSuite(entry: DiscoveredSuite, quick: boolean, log: (lin
   }
 }
 
-async function main(argv: string[]): Promise<number> {
-  let options: RunOptions;
-  try {
-    options = parseArgs(argv);
-  } catch (error) {
-    console.error(`bench: ${errorText(error)}`);
-    return 2;
-  }
-  if (options.help) {
-    console.log(USAGE);
-    return 0;
-  }
+export interface BenchRunOptions {
+  /** Figure ids or suite names; null = every suite. */
+  only: string[] | null;
+  quick: boolean;
+  /** Write bench/results.json and bench/RESULTS.md (default true; `flywheel bench --no-save` passes false). */
+  save?: boolean;
+  /** Progress lines (default: stdout). */
+  log?: (line: string) => void;
+}
+
+export interface BenchRun {
+  /** 0: every selected suite succeeded; 1: some failed (their records say why). */
+  code: 0 | 1;
+  quick: boolean;
+  outcomes: SuiteOutcome[];
+  /** The merged results file as written (or as it would be written, with save: false). */
+  results: ResultsFile;
+  /** Files written: results.json and RESULTS.md, or none. */
+  written: string[];
+}
+
+/**
+ * Runs the selected suites and (unless save is false) folds their figures into bench/results.json
+ * and RESULTS.md. Bad selections (an unknown id, no suites) throw UsageError before anything runs.
+ */
+export async function runBench(options: BenchRunOptions): Promise<BenchRun> {
+  const log = options.log ?? ((line: string) => console.log(line));
   const t0 = performance.now();
   const stamp = () => {
     const s = Math.round((performance.now() - t0) / 1000);
     return `${String(Math.floor(s / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`;
   };
-  const say = (line: string) => console.log(`[bench ${stamp()}] ${line}`);
+  const say = (line: string) => log(`[bench ${stamp()}] ${line}`);
 
+  const save = options.save ?? true;
   const previous = readResults();
   const discovered = loadSuites(suiteFiles());
   for (const d of discovered) if (d.loadError) say(`warning: bench/suites/${d.name}.ts: ${d.loadError}`);
@@ -369,13 +385,9 @@ async function main(argv: string[]): Promise<number> {
   if (unknown.length) {
     const known = discovered.flatMap((d) => [d.name, ...(d.suite?.ids ?? [])]);
     const broken = discovered.filter((d) => d.loadError).map((d) => d.name);
-    console.error(`bench: --only names no suite or figure: ${unknown.join(', ')}; known: ${known.join(', ')}${broken.length ? ` (could not load: ${broken.join(', ')})` : ''}`);
-    return 2;
+    throw new UsageError(`--only names no suite or figure: ${unknown.join(', ')}; known: ${known.join(', ')}${broken.length ? ` (could not load: ${broken.join(', ')})` : ''}`);
   }
-  if (!selected.length) {
-    console.error('bench: no suites found in bench/suites/');
-    return 2;
-  }
+  if (!selected.length) throw new UsageError('no suites found in bench/suites/');
   say(`${selected.length} suite(s), ${options.quick ? 'quick' : 'full'} mode: ${selected.map((s) => `${s.name} [${s.suite?.ids.join(', ') ?? 'not loadable'}]`).join('; ')}`);
   const machine = machineInfo();
   const versions = await collectVersions();
@@ -411,16 +423,38 @@ async function main(argv: string[]): Promise<number> {
   process.off('unhandledRejection', onStray);
 
   const results = mergeResults(previous, { machine, versions, host: hostSummary(machine), quick: options.quick, at: new Date().toISOString(), full: options.only === null, outcomes });
-  writeFileSync(RESULTS_JSON, `${JSON.stringify(results, null, 2)}\n`);
-  writeFileSync(RESULTS_MD, renderMarkdown(results));
+  const written: string[] = [];
+  if (save) {
+    writeFileSync(RESULTS_JSON, `${JSON.stringify(results, null, 2)}\n`);
+    writeFileSync(RESULTS_MD, renderMarkdown(results));
+    written.push(RESULTS_JSON, RESULTS_MD);
+    say(`wrote ${path.relative(process.cwd(), RESULTS_JSON)} and ${path.relative(process.cwd(), RESULTS_MD)} (${results.figures.length} figures) in ${stamp()}`);
+  } else say(`not saved (--no-save): bench/results.json unchanged; took ${stamp()}`);
   const failed = outcomes.filter((o) => o.error !== undefined);
-  say(`wrote ${path.relative(process.cwd(), RESULTS_JSON)} and ${path.relative(process.cwd(), RESULTS_MD)} (${results.figures.length} figures) in ${stamp()}`);
   if (stray.length) say(`${stray.length} unhandled rejection(s) during the run (see above)`);
-  if (failed.length) {
-    say(`${failed.length} suite(s) failed: ${failed.map((o) => `${o.name} (${o.error})`).join('; ')}`);
-    return 1;
+  if (failed.length) say(`${failed.length} suite(s) failed: ${failed.map((o) => `${o.name} (${o.error})`).join('; ')}`);
+  return { code: failed.length ? 1 : 0, quick: options.quick, outcomes, results, written };
+}
+
+async function main(argv: string[]): Promise<number> {
+  let options: RunOptions;
+  try {
+    options = parseArgs(argv);
+  } catch (error) {
+    console.error(`bench: ${errorText(error)}`);
+    return 2;
   }
-  return 0;
+  if (options.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  try {
+    return (await runBench({ only: options.only, quick: options.quick })).code;
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    console.error(`bench: ${error.message}`);
+    return 2;
+  }
 }
 
 if (require.main === module) {

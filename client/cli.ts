@@ -17,6 +17,8 @@ import { registerRolloutCommands } from './commands/rollout';
 import { registerServeCommand } from './commands/serve';
 import { registerDriftCommands } from './commands/drift';
 import { registerBacktestCommands } from './commands/backtest';
+import { registerBenchCommand } from './commands/bench';
+import { registerSweepCommand } from './commands/sweep';
 import { parseRoles } from '../worker/roles';
 import { runWorkerProcess } from '../worker/run';
 import { runDemo } from './demo';
@@ -130,13 +132,14 @@ export function buildCli(): Command {
     .option('--reference-time <iso>', 'end of the data window (default: now)')
     .option('--key <key>', 'idempotency key: the same key never starts a second run')
     .option('--full', 'train from scratch even where the stage would warm-start')
+    .addOption(new Option('--mode <mode>', 'stateless (full retrain) or stateful (warm-start from the champion, even below stage 3); default: the stage decides').choices(['stateless', 'stateful']))
     .addOption(new Option('--no-wait', 'return once the run has started'))
     .option('--json', 'JSON output')
     .action(async (model: string, o) => {
       const config = loadConfig();
       const client = await connectClient(config.temporalAddress, config.temporalNamespace);
       try {
-        const handle = await startRetrain(client, { model, trigger: o.trigger, referenceTime: o.referenceTime, idempotencyKey: o.key, forceStateless: !!o.full });
+        const handle = await startRetrain(client, { model, trigger: o.trigger, referenceTime: o.referenceTime, idempotencyKey: o.key, forceStateless: !!o.full, ...(o.mode ? { mode: o.mode as 'stateless' | 'stateful' } : {}) });
         if (!o.wait) {
           output(!!o.json, { workflowId: handle.workflowId }, `started ${handle.workflowId}`);
           return;
@@ -174,6 +177,8 @@ export function buildCli(): Command {
   registerDataCommands(program);
   registerDriftCommands(program);
   registerBacktestCommands(program);
+  registerBenchCommand(program);
+  registerSweepCommand(program);
 
   program
     .command('worker')

@@ -15,6 +15,7 @@ import { applyModel, type ApplyOutcome } from './apply';
 import { approveModelCandidate, pendingApprovals, type PendingApproval } from './approvals';
 import { startRetrain, type RetrainHandle, type RetrainRequest } from './retrain';
 import { modelStatus, type ModelStatus } from './status';
+import { sweepArtifactsNow, type SweepArtifactsRequest } from './sweep';
 import { rollbackToPreviousChampion, whoServed } from '../lineage/routing';
 import { abortRollout, approveRollout, getRolloutState, pauseRollout, resumeRollout, rolloutHandle, startRollout, type RolloutRequest } from '../serving/rollout-control';
 
@@ -123,6 +124,11 @@ export class FlywheelClient {
 
   history(model: string): Promise<ModelHistoryEntry[]> {
     return modelHistory(this.lineage.db, model);
+  }
+
+  /** Runs the artifact sweep now (what the daily `artifact-sweep` Schedule does) and returns its summary. */
+  sweepArtifacts(request: SweepArtifactsRequest = {}) {
+    return sweepArtifactsNow(this.temporal, request);
   }
 
   /** Models (or one model) with stage, champion and latest runs: the same answer as `flywheel status --json`. */

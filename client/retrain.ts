@@ -13,8 +13,14 @@ export interface RetrainRequest {
   referenceTime?: string;
   /** Same key → same workflow id → the existing run is returned instead of a second one. */
   idempotencyKey?: string;
-  /** Train from scratch even where the model's stage would warm-start. */
+  /** Train from scratch even where the model's stage would warm-start (same as mode: 'stateless'). */
   forceStateless?: boolean;
+  /**
+   * 'stateless': a full retrain from scratch. 'stateful': warm-start from the champion on the data
+   * since its high-water mark, even below stage 3 (no champion, a model iteration or a due
+   * recalibration still train from scratch; the result's planReason says why). Unset: the stage decides.
+   */
+  mode?: 'stateless' | 'stateful';
 }
 
 export type RetrainHandle = WorkflowHandle<typeof retrainWorkflow>;
@@ -28,8 +34,18 @@ export async function startRetrain(client: Client, request: RetrainRequest): Pro
   if (request.referenceTime !== undefined && Number.isNaN(new Date(request.referenceTime).getTime())) {
     throw new Error(`referenceTime "${request.referenceTime}" is not an ISO 8601 time (e.g. 2026-01-31T00:00:00Z)`);
   }
+  if (request.mode !== undefined && request.mode !== 'stateless' && request.mode !== 'stateful') {
+    throw new Error(`mode "${String(request.mode)}" is not a training mode: use "stateless" or "stateful" (or leave it unset for the stage's choice)`);
+  }
+  if (request.mode === 'stateful' && request.forceStateless) throw new Error('mode "stateful" contradicts forceStateless: pass one of them');
   const key = request.idempotencyKey ?? request.referenceTime ?? new Date().toISOString();
-  const input: RetrainInput = { modelName: request.model, trigger, referenceTime: request.referenceTime, forceStateless: request.forceStateless };
+  const input: RetrainInput = {
+    modelName: request.model,
+    trigger,
+    referenceTime: request.referenceTime,
+    forceStateless: request.forceStateless,
+    ...(request.mode ? { mode: request.mode } : {}),
+  };
   const workflowId = retrainWorkflowId(request.model, key);
   try {
     return await client.workflow.start<typeof retrainWorkflow>('retrainWorkflow', {

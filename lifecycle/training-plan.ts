@@ -21,6 +21,13 @@ export interface PlanInputs {
   champion: ChampionFacts | null;
   /** A caller may insist on a full retrain (e.g. `flywheel retrain --full`). */
   forceStateless?: boolean;
+  /**
+   * A caller's requested mode (client `retrain({ mode })`, `flywheel retrain --mode`): 'stateless'
+   * is a full retrain; 'stateful' warm-starts from the champion even below stage 3, still subject
+   * to the rules that force a full retrain (no champion, model iteration, recalibration). Unset:
+   * the stage decides.
+   */
+  requestedMode?: 'stateless' | 'stateful';
   /** Whether the spec's trainer can continue from a parent's weights. */
   trainerSupportsWarmStart: boolean;
 }
@@ -54,8 +61,9 @@ function stateless(inputs: PlanInputs, reason: string): TrainingPlan {
 
 export function planTraining(inputs: PlanInputs): TrainingPlan {
   const { champion } = inputs;
-  if (inputs.forceStateless) return stateless(inputs, 'full retrain requested');
-  if (inputs.stage < 3) return stateless(inputs, `stage ${inputs.stage} retrains from scratch`);
+  if (inputs.forceStateless || inputs.requestedMode === 'stateless') return stateless(inputs, 'full retrain requested');
+  const requested = inputs.requestedMode === 'stateful';
+  if (inputs.stage < 3 && !requested) return stateless(inputs, `stage ${inputs.stage} retrains from scratch`);
   if (!champion) return stateless(inputs, 'no champion yet: first version trains from scratch');
   if (champion.architectureHash !== inputs.architectureHash) {
     return stateless(inputs, `model iteration: features or architecture changed since ${champion.versionId}`);
@@ -72,7 +80,7 @@ export function planTraining(inputs: PlanInputs): TrainingPlan {
     parentCheckpointUri: champion.checkpointUri,
     dataSince: champion.highWaterMark,
     parentSamplesSeen: champion.samplesSeen,
-    reason: `stateful update of ${champion.versionId} on data after ${champion.highWaterMark}`,
+    reason: `${requested && inputs.stage < 3 ? 'requested ' : ''}stateful update of ${champion.versionId} on data after ${champion.highWaterMark}`,
   };
 }
 

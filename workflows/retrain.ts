@@ -22,7 +22,10 @@ import { FailureType, NON_RETRYABLE_FAILURES } from './failure-types';
 import { approveCandidateUpdate, retrainStatusQuery, upstreamChampionChangedSignal } from './signals';
 import { CandidateVersion, MaturityStage, ModelName, PipelineStep, TemporalScheduledStartTime, TriggerReason } from './search-attributes';
 import { rolloutWorkflow, type RolloutResult } from './rollout';
+import { rootMessage } from './root-message';
 import { TRAINING_QUEUE } from './task-queues';
+
+export { rootMessage };
 import type { ApprovalDecision, RetrainInput, RetrainResult, RetrainStatus } from './types';
 
 const light = proxyActivities<OrchestrationActivities>({
@@ -89,7 +92,7 @@ export async function retrainWorkflow(input: RetrainInput): Promise<RetrainResul
   try {
     enterStep('plan');
     const plan = await light.planTrainingRun.executeWithOptions({ summary: 'choose stateless or stateful training' }, [
-      { pipelineRunId, modelName: spec.name, stage, architectureHash, recalibrateEvery: spec.stateful.recalibrateEvery, forceStateless: input.forceStateless },
+      { pipelineRunId, modelName: spec.name, stage, architectureHash, recalibrateEvery: spec.stateful.recalibrateEvery, forceStateless: input.forceStateless, ...(input.mode ? { mode: input.mode } : {}) },
     ]);
     upsertMemo({ trainingMode: plan.mode, planReason: plan.reason });
 
@@ -290,11 +293,4 @@ async function cascadeToDependants(modelName: string, versionId: string, enterSt
     }
   }
   return outcomes;
-}
-
-/** ActivityFailure wraps the activity's own ApplicationFailure; users want the inner message. */
-function rootMessage(error: Error): string {
-  let current: Error = error;
-  while ((current as { cause?: Error }).cause) current = (current as { cause: Error }).cause;
-  return current.message;
 }

@@ -21,6 +21,7 @@ import {
 import type { PhaseCheck, RolloutActivities, RouteResult } from '../activities/rollout';
 import type { RolloutPlan } from '../serving/rollout-spec';
 import { NON_RETRYABLE_FAILURES } from './failure-types';
+import { rootMessage } from './root-message';
 import { CandidateVersion, ModelName, PipelineStep } from './search-attributes';
 
 // Kept in step with RolloutFailure in activities/rollout.ts (workflow code imports no activity code).
@@ -473,11 +474,4 @@ function routeSummary(plan: RolloutPlan, phaseIndex: number, step: Parameters<Ro
     case 'end':
       return `end the ${phase?.kind ?? 'phase'}'s routes`;
   }
-}
-
-/** ActivityFailure wraps the activity's own ApplicationFailure; operators want the inner message. */
-function rootMessage(error: unknown): string {
-  let current = error as { message?: string; cause?: unknown };
-  while (current && typeof current === 'object' && current.cause) current = current.cause as { message?: string; cause?: unknown };
-  return current?.message ?? String(error);
 }

@@ -11,6 +11,12 @@ export interface RetrainInput {
   referenceTime?: string;
   /** Train from scratch even where the stage would warm-start (a manual full retrain). */
   forceStateless?: boolean;
+  /**
+   * Requested training mode: 'stateless' = full retrain; 'stateful' = warm-start from the champion
+   * even below stage 3 (a run with no champion, a model iteration or a due recalibration still
+   * trains from scratch, and says why in planReason). Unset: the model's stage decides.
+   */
+  mode?: 'stateless' | 'stateful';
   /** After a promotion, retrain the models that depend on this one (default true; cascaded children pass false). */
   cascade?: boolean;
 }

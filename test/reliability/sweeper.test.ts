@@ -17,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { classifyArtifacts, sweepOrphanedArtifacts, type SweepSummary } from '../../activities/sweeper';
 import { applyModel } from '../../client/apply';
 import { openLineageDb, type LineageDb } from '../../lineage/db';
+import { applyModelSpec } from '../../lineage/models';
 import { ARTIFACT_SWEEP_SCHEDULE_ID, reconcileSweepSchedule, sweepScheduleSettings } from '../../schedules/sweep';
 import { openArtifactStore, type ArtifactStore } from '../../storage/artifact-store';
 import { ORCHESTRATION_QUEUE } from '../../workflows/task-queues';
@@ -24,6 +25,8 @@ import { exampleSpec } from '../support/fixtures';
 import { createTestDatabase, type TestDatabase } from '../support/postgres';
 import { startTestTemporal, startTestWorkers, type RunningWorkers, type TestTemporal } from '../support/temporal';
 import { registerVersion, seedChampion } from '../support/traffic';
+import { runCli } from '../support/cli';
+import { sweepArtifactsNow } from '../../client/sweep';
 
 describe('artifact sweeper', () => {
   let database: TestDatabase;
@@ -191,6 +194,36 @@ describe('artifact sweep wired into Temporal: activity, workflow, daily schedule
     const bad = await client.workflow.execute('artifactSweepWorkflow', { taskQueue: ORCHESTRATION_QUEUE, workflowId: 'artifact-sweep/test-bad', args: [{ olderThanMs: -5 }] }).then(() => new Error('ran'), (e: unknown) => e);
     expect(bad).toBeInstanceOf(WorkflowFailedError);
     expect(((bad as WorkflowFailedError).cause as Error).message).toMatch(/olderThanMs must be a number of milliseconds ≥ 0 \(the grace period\), got -5/);
+  });
+
+  it('`flywheel sweep` and the client run a sweep on demand: dry run lists, the real run removes, bad durations are one line', { timeout: 120_000 }, async () => {
+    const { db } = lineage;
+    await applyModelSpec(db, exampleSpec({ name: 'swc' }));
+    await db.insertInto('pipeline_runs').values({ id: 'retrain/swc/done', run_id: 'r', model_name: 'swc', trigger: 'manual', stage: 1, status: 'succeeded', current_step: 'done', timings: '{}', started_at: new Date(Date.now() - 5 * 3_600_000), finished_at: new Date(Date.now() - 3 * 3_600_000) }).execute();
+    const files = [await store.put('staging/retrain_swc_done/part-00000.arrow', 'rows'), await store.put('models/swc/runs/retrain_swc_done/model.onnx', 'onnx')];
+    const env = { TEMPORAL_ADDRESS: temporal.server.address, TEMPORAL_NAMESPACE: 'default' };
+
+    const dry = await runCli(['sweep', '--dry-run', '--older-than', '2h', '--model', 'swc', '--json'], env);
+    expect(dry.code, dry.stderr).toBe(0);
+    const summary = JSON.parse(dry.stdout.trim()) as SweepSummary & { workflowId: string };
+    expect(summary).toMatchObject({ dryRun: true, olderThanMs: 2 * 3_600_000, scanned: 2, removed: 2, kept: 0 });
+    expect(summary.workflowId).toMatch(/^artifact-sweep\/manual-/);
+    expect([...summary.removedSample].sort()).toEqual([...files].sort());
+    for (const uri of files) expect(await store.exists(uri)).toBe(true);
+
+    // A grace longer than the run has been over keeps everything.
+    const patient = await sweepArtifactsNow(temporal.client, { olderThan: '4h', modelName: 'swc' });
+    expect(patient).toMatchObject({ dryRun: false, removed: 0, kept: 2 });
+    const swept = await sweepArtifactsNow(temporal.client, { olderThan: '2h', modelName: 'swc' });
+    expect(swept).toMatchObject({ dryRun: false, removed: 2 });
+    for (const uri of files) expect(await store.exists(uri)).toBe(false);
+
+    const bad = await runCli(['sweep', '--older-than', 'soon', '--json'], env);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stdout).toBe('');
+    expect(bad.stderr.trim().split('\n').filter((l) => !l.includes('ExperimentalWarning') && !l.includes('--trace-warnings'))).toEqual([
+      'flywheel: older-than "soon" is not a duration: use a number and a unit, e.g. 30m, 6h, 2d (or 0)',
+    ]);
   });
 
   it('the schedule follows FLYWHEEL_ARTIFACT_SWEEP and FLYWHEEL_ARTIFACT_SWEEP_GRACE; off removes it', async () => {

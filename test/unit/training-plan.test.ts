@@ -52,6 +52,20 @@ describe('planTraining', () => {
   it('the first version, and a requested full retrain, are stateless', () => {
     expect(planTraining({ ...base, champion: null })).toMatchObject({ mode: 'stateless', iteration: 'model', parentVersionId: null });
     expect(planTraining({ ...base, forceStateless: true }).reason).toBe('full retrain requested');
+    expect(planTraining({ ...base, requestedMode: 'stateless' })).toMatchObject({ mode: 'stateless', reason: 'full retrain requested' });
+  });
+
+  it('a requested stateful run warm-starts below stage 3, but never past the rules that force a full retrain', () => {
+    expect(planTraining({ ...base, stage: 1, requestedMode: 'stateful' })).toMatchObject({
+      mode: 'stateful',
+      parentVersionId: 'ctr@v1.2',
+      dataSince: '2026-01-30T23:59:00.000Z',
+      reason: 'requested stateful update of ctr@v1.2 on data after 2026-01-30T23:59:00.000Z',
+    });
+    expect(planTraining({ ...base, requestedMode: 'stateful' }).reason).toBe('stateful update of ctr@v1.2 on data after 2026-01-30T23:59:00.000Z');
+    expect(planTraining({ ...base, stage: 1, requestedMode: 'stateful', champion: null }).mode).toBe('stateless');
+    expect(planTraining({ ...base, stage: 1, requestedMode: 'stateful', architectureHash: 'arch-b' }).reason).toContain('model iteration');
+    expect(planTraining({ ...base, stage: 1, requestedMode: 'stateful', recalibrateEvery: 2 }).reason).toContain('periodic recalibration');
   });
 });
 
