@@ -16,7 +16,7 @@ export interface ServeOptions {
   bodyLimit?: number;
   refreshMs?: number;
   log?: LogSettings;
-  /** Per-client rate limit on POST routes; default FLYWHEEL_SERVE_RATE_LIMIT ("<per second>[/<burst>]" or "off"), else DEFAULT_RATE_LIMIT (5,000/s, bursts of 10,000). */
+  /** Per-client rate limit on POST routes; default FLYWHEEL_SERVE_RATE_LIMIT ("<per second>[/<burst>]" or "off"), else DEFAULT_RATE_LIMIT (20,000/s, bursts of 40,000). */
   rateLimit?: RateLimitSettings | false;
   /** Called once the server listens, with its URL. */
   onListening?: (url: string) => void;

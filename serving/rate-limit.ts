@@ -4,10 +4,11 @@
 // Memory is bounded: at most `maxClients` buckets, least recently used dropped first (a dropped
 // bucket was full or nearly so: forgetting it only forgives a client its last burst).
 //
-// On by default (DEFAULT_RATE_LIMIT: 5,000 requests/s per client, bursts of 10,000): far above what
-// one client of this server needs (the serving benchmark's 4 loopback clients, which share one
-// bucket, reach ~2,000/s on the 2-core dev machine), low enough that one runaway client cannot take
-// a large host's whole capacity. FLYWHEEL_SERVE_RATE_LIMIT=<per second>[/<burst>] changes it,
+// On by default (DEFAULT_RATE_LIMIT: 20,000 requests/s per client, bursts of 40,000): above what
+// one client of this server can push (the serving benchmark's 4 loopback clients, which share one
+// bucket, reach up to ~6,700/s on the 2-core dev machine when it is idle), low enough that one
+// runaway client cannot take a large host's whole capacity. Behind a proxy every caller shares the
+// proxy's address: send X-API-Key per service, or raise or turn off the limit. FLYWHEEL_SERVE_RATE_LIMIT=<per second>[/<burst>] changes it,
 // FLYWHEEL_SERVE_RATE_LIMIT=off turns it off; in code, startPredictionServer({ rateLimit: false }).
 
 export interface RateLimitSettings {
@@ -61,7 +62,7 @@ export class RateLimiter {
 }
 
 /** The per-client limit a server gets when it is not told otherwise. */
-export const DEFAULT_RATE_LIMIT: Readonly<RateLimitSettings> = Object.freeze({ perSecond: 5_000, burst: 10_000 });
+export const DEFAULT_RATE_LIMIT: Readonly<RateLimitSettings> = Object.freeze({ perSecond: 20_000, burst: 40_000 });
 
 /**
  * FLYWHEEL_SERVE_RATE_LIMIT: "<perSecond>" or "<perSecond>/<burst>" (e.g. 50/100); "off" (or

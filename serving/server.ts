@@ -16,6 +16,7 @@ import { createServingMetrics, type ServingMetrics } from './metrics';
 import { ModelPool, type ArtifactReader } from './model-pool';
 import { RecentRequests } from './recent-requests';
 import { DEFAULT_RATE_LIMIT, RateLimiter, type RateLimitSettings } from './rate-limit';
+import { parseJsonBody } from './json-body';
 import { HttpError } from './request-validation';
 import { RoutingManager } from './routing-manager';
 import { ShadowRunner } from './shadow-runner';
@@ -54,7 +55,7 @@ export interface PredictionServerOptions {
   defaultMetrics?: boolean;
   /**
    * Per-client request rate limit on POST routes (token bucket per X-API-Key, else per peer
-   * address); default DEFAULT_RATE_LIMIT (5,000/s, bursts of 10,000; serving/rate-limit.ts); false: none.
+   * address); default DEFAULT_RATE_LIMIT (20,000/s, bursts of 40,000; serving/rate-limit.ts); false: none.
    */
   rateLimit?: RateLimitSettings | false;
   /** Replaces the database writes (tests inject failures here). */
@@ -158,6 +159,14 @@ export async function startPredictionServer(options: PredictionServerOptions): P
   const app = Fastify({ logger: false, bodyLimit, return503OnClosing: true, keepAliveTimeout: 65_000 });
   // JSON only: a text/plain body gets a 415 that says so, not a confusing "body must be an object".
   app.removeContentTypeParser('text/plain');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+    try {
+      done(null, parseJsonBody(body as string));
+    } catch (error) {
+      done(error as HttpError, undefined);
+    }
+  });
   app.setErrorHandler((error: FastifyError | HttpError, request, reply) => {
     const route = request.routeOptions?.url ?? request.url;
     const { status, code, message, details } =

@@ -172,7 +172,7 @@ describe('retrain DAG on Temporal + PostgreSQL + file:// store', () => {
     expect(runPage).toContain(result.datasetId);
     const modelPage = (await store.get(result.modelPageUri)).toString();
     expect(modelPage).toContain('2 versions (v1, v2)');
-    expect(modelPage).toContain('metrics by version');
+    expect(modelPage).toContain('aria-label="ctr: auc by version"');
     const history = await lineage.db.selectFrom('deployments').selectAll().where('model_name', '=', 'ctr').orderBy('id').execute();
     expect(history.map((d) => [d.version_id, d.ended_at === null])).toEqual([
       ['ctr@v1', false],

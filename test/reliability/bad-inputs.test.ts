@@ -401,6 +401,11 @@ describe('bad inputs: each refused with a clear error, nothing changed', () => {
     const res = await refusedPredict('{"model": "served", "features": {');
     expect(res.status).toBe(400);
     expect(res.body.error?.code).toBe('malformed_json');
+    expect(res.body.error?.message).toBe("the body is not valid JSON: Expected property name or '}' in JSON at position 33");
+    const typo = await refusedPredict('{"model": "served", "features": {"ad_relevance": x}}');
+    expect(typo.body.error?.code).toBe('malformed_json');
+    // Node's parser quotes the text around the bad token, so the message says where it broke.
+    expect(typo.body.error?.message).toBe(`the body is not valid JSON: Unexpected token 'x', ..."levance": x}}" is not valid JSON`);
   });
 
   refuses('http: not JSON (text/plain) — 415 naming the content type to use', async () => {
@@ -434,6 +439,7 @@ describe('bad inputs: each refused with a clear error, nothing changed', () => {
   refuses('http: a prototype-pollution body (__proto__) — 400, nothing polluted', async () => {
     const res = await refusedPredict('{"model":"served","features":{"ad_relevance":1,"user_ctr_7d":1,"position":1,"hour_sin":1,"__proto__":{"polluted":true}}}');
     expect(res.status).toBe(400);
+    expect(res.body.error).toEqual({ code: 'forbidden_key', message: 'the body has a "__proto__" or "constructor.prototype" key, which the server refuses (prototype pollution); remove it' });
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 

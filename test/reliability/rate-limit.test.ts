@@ -58,7 +58,7 @@ describe('serving rate limit per client', () => {
     expect(DEFAULT_RATE_LIMIT.perSecond).toBeGreaterThanOrEqual(2 * benchMax);
     const server = await startPredictionServer({ db: lineage.db, readArtifact: (uri) => store.get(uri), refreshMs: 500, log: { flushMs: 20 } });
     try {
-      expect(server.rateLimit).toEqual({ perSecond: 5_000, burst: 10_000, maxClients: 10_000 });
+      expect(server.rateLimit).toEqual({ perSecond: 20_000, burst: 40_000, maxClients: 10_000 });
       // One client (no API key: keyed by its address), 4 connections, closed loop for 1.5 s.
       const statuses = new Map<number, number>();
       const until = Date.now() + 1_500;
