@@ -89,7 +89,11 @@ export async function readArmMetrics(db: Kysely<Database>, q: ArmQuery): Promise
       and p.prediction_detail->'rank' is null
     ${q.limit ? sql`order by p.predicted_at desc limit ${q.limit}` : sql``}`;
   const value = metricSql(q.metric, sql`r.prediction`, sql`r.y`);
-  const labelled = sql`(not r.failed and (r.y = 1 or r.predicted_at + ${windowInterval(q.label)} <= ${q.asOf}))`;
+  // Labelled once the window has closed, clicked or not. Counting a click as soon as it arrives
+  // would label the open window's positives but not its negatives: the newest rows would read as
+  // more positive than they are, and a canary step (all recent rows) would be judged against a
+  // champion baseline (mostly closed rows) on a different footing.
+  const labelled = sql`(not r.failed and r.predicted_at + ${windowInterval(q.label)} <= ${q.asOf})`;
   const result = await sql<{ requests: number; errors: number; n: number; s: number | null; ss: number | null; positives: number | null; p99: number | null }>`
     with r as (${rows})
     select count(*)::int as requests,
@@ -162,7 +166,7 @@ export async function readPairedMetrics(db: Kysely<Database>, q: PairedQuery): P
       and c.version_id = ${q.champion} and s.prediction is not null and c.prediction is not null`;
   const vs = metricSql(q.metric, sql`r.ps`, sql`r.y`);
   const vc = metricSql(q.metric, sql`r.pc`, sql`r.y`);
-  const labelled = sql`(r.y = 1 or r.served_at + ${windowInterval(q.label)} <= ${q.asOf})`;
+  const labelled = sql`(r.served_at + ${windowInterval(q.label)} <= ${q.asOf})`; // closed windows only, as readArmMetrics
   const agg = (
     await sql<{ n: number; s_s: number | null; s_ss: number | null; c_s: number | null; c_ss: number | null; d_s: number | null; d_ss: number | null }>`
       with r as (${pairs})

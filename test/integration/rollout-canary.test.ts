@@ -19,8 +19,8 @@ const canary = {
   steps: [10, 50, 100],
   stepDuration: '1s',
   maxStepDuration: '45s',
-  minLabelledPerStep: 80,
-  guardrails: { metric: 'log_loss', minLabelled: 80, minRequests: 50, minPredictions: 80, latencySlackMs: 50, maxPredictionPsi: 1 },
+  minLabelledPerStep: 150,
+  guardrails: { metric: 'log_loss', minLabelled: 150, minRequests: 50, minPredictions: 80, latencySlackMs: 50, maxPredictionPsi: 1 },
 };
 const FAST = {
   checkInterval: '0.3s',
