@@ -53,9 +53,11 @@ describe('serving rate limit per client', () => {
 
   it('is on by default, and the default does not throttle one busy client (the benchmark’s rate)', async () => {
     // The serving benchmark's published throughput (4 loopback clients = one bucket): the default must clear it with room.
-    const bench = JSON.parse(readFileSync(path.join(__dirname, '..', '..', 'bench', 'results.json'), 'utf8')) as { figures: Array<{ id: string; max: number }> };
-    const benchMax = bench.figures.find((f) => f.id === 'serving_pred_per_s')!.max;
-    expect(DEFAULT_RATE_LIMIT.perSecond).toBeGreaterThanOrEqual(2 * benchMax);
+    // Its median, not its best run: the best of five moves ±30% with the host (bench/README.md).
+    const bench = JSON.parse(readFileSync(path.join(__dirname, '..', '..', 'bench', 'results.json'), 'utf8')) as { figures: Array<{ id: string; value: number; max: number }> };
+    const served = bench.figures.find((f) => f.id === 'serving_pred_per_s')!;
+    expect(DEFAULT_RATE_LIMIT.perSecond).toBeGreaterThanOrEqual(2 * served.value);
+    expect(DEFAULT_RATE_LIMIT.perSecond).toBeGreaterThan(served.max);
     const server = await startPredictionServer({ db: lineage.db, readArtifact: (uri) => store.get(uri), refreshMs: 500, log: { flushMs: 20 } });
     try {
       expect(server.rateLimit).toEqual({ perSecond: 20_000, burst: 40_000, maxClients: 10_000 });
