@@ -55,9 +55,9 @@ describe('serving rate limit per client', () => {
     // The serving benchmark's published throughput (4 loopback clients = one bucket): the default must clear it with room.
     // Its median, not its best run: the best of five moves ±30% with the host (bench/README.md).
     const bench = JSON.parse(readFileSync(path.join(__dirname, '..', '..', 'bench', 'results.json'), 'utf8')) as { figures: Array<{ id: string; value: number; max: number }> };
-    const served = bench.figures.find((f) => f.id === 'serving_pred_per_s')!;
-    expect(DEFAULT_RATE_LIMIT.perSecond).toBeGreaterThanOrEqual(2 * served.value);
-    expect(DEFAULT_RATE_LIMIT.perSecond).toBeGreaterThan(served.max);
+    const benchServing = bench.figures.find((f) => f.id === 'serving_pred_per_s')!;
+    expect(DEFAULT_RATE_LIMIT.perSecond).toBeGreaterThanOrEqual(2 * benchServing.value);
+    expect(DEFAULT_RATE_LIMIT.perSecond).toBeGreaterThan(benchServing.max);
     const server = await startPredictionServer({ db: lineage.db, readArtifact: (uri) => store.get(uri), refreshMs: 500, log: { flushMs: 20 } });
     try {
       expect(server.rateLimit).toEqual({ perSecond: 20_000, burst: 40_000, maxClients: 10_000 });
@@ -73,7 +73,7 @@ describe('serving rate limit per client', () => {
         }),
       );
       const served = statuses.get(200) ?? 0;
-      console.log(`default rate limit ${DEFAULT_RATE_LIMIT.perSecond}/s (burst ${DEFAULT_RATE_LIMIT.burst}); one client sent ${served} requests in 1.5 s (${Math.round(served / 1.5)}/s), statuses ${JSON.stringify(Object.fromEntries(statuses))}; benchmark max ${Math.round(benchMax)}/s`);
+      console.log(`default rate limit ${DEFAULT_RATE_LIMIT.perSecond}/s (burst ${DEFAULT_RATE_LIMIT.burst}); one client sent ${served} requests in 1.5 s (${Math.round(served / 1.5)}/s), statuses ${JSON.stringify(Object.fromEntries(statuses))}; benchmark median ${Math.round(benchServing.value)}/s, max ${Math.round(benchServing.max)}/s`);
       expect([...statuses.keys()]).toEqual([200]);
       expect(served).toBeGreaterThan(50);
     } finally {
