@@ -5,6 +5,7 @@
 import { temporalUiRunUrl } from '../client/ui-links';
 import type { DataProfile } from '../datasets/profile';
 import { ancestry, modelHistory } from '../lineage/ancestry';
+import { seriesRowOf } from '../lineage/monitoring';
 import { compareProfiles, type MonitoringWindow, type RunDrift } from '../reports/drift';
 import { renderModelPage, renderRunReport, type MetricComparison } from '../reports/pages';
 import { runKey, type ActivityDeps } from './deps';
@@ -107,17 +108,7 @@ export function reportActivities({ db, store, temporalUi }: ActivityDeps) {
       series: latest.series,
       windowStart: new Date(rows[0].window_start).toISOString(),
       windowEnd: new Date(rows[0].window_end).toISOString(),
-      signals: rows.map((r) => ({
-        kind: r.kind,
-        feature: r.feature,
-        statistic: r.statistic,
-        value: r.value === null ? null : Number(r.value),
-        threshold: r.threshold === null ? null : Number(r.threshold),
-        firesWhen: r.fires_when,
-        fired: r.fired,
-        nRef: r.n_ref,
-        nCur: r.n_cur,
-      })),
+      signals: rows.map(seriesRowOf),
     };
   }
 

@@ -3,7 +3,7 @@
 // cursor (PGlite, which cannot stream, pages by keyset instead), the labelled-history fallback for
 // models without a prediction log, and the monitoring_signals time series (one window's rows
 // replaced as a unit, so a re-run of the same window never duplicates a point).
-import { sql, type Kysely, type RawBuilder } from 'kysely';
+import { sql, type Kysely, type RawBuilder, type Selectable } from 'kysely';
 import type { Database, MonitoringSignalKind } from './schema';
 
 /** One streamed row; features come as positional aliases f0..fn so names never clash with SQL. */
@@ -260,7 +260,12 @@ export async function readSeries(db: Kysely<Database>, modelName: string, series
     .orderBy('feature')
     .orderBy('statistic')
     .execute();
-  return rows.map((r) => ({
+  return rows.map(seriesRowOf);
+}
+
+/** A monitoring_signals row as the typed signal (numeric columns come back from pg as strings). */
+export function seriesRowOf(r: Selectable<Database['monitoring_signals']>): SeriesRow {
+  return {
     windowStart: new Date(r.window_start),
     windowEnd: new Date(r.window_end),
     kind: r.kind,
@@ -274,5 +279,5 @@ export async function readSeries(db: Kysely<Database>, modelName: string, series
     nRef: r.n_ref,
     nCur: r.n_cur,
     detail: r.detail,
-  }));
+  };
 }

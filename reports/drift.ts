@@ -3,6 +3,7 @@
 // champion's training snapshot; datasets/profile.ts) and the monitoring signals of the latest
 // production window (lineage monitoring_signals). Nothing here reads rows again.
 import type { DataProfile } from '../datasets/profile';
+import type { StoredSignal } from '../lineage/monitoring';
 import { jensenShannonDistance } from '../monitoring/categorical-drift';
 
 export interface NumericProfileDrift {
@@ -94,17 +95,7 @@ export function compareProfiles(reference: DataProfile, current: DataProfile): P
 }
 
 /** One stored monitoring signal of a production window, as the run report shows it. */
-export interface MonitoringDriftSignal {
-  kind: string;
-  feature: string;
-  statistic: string;
-  value: number | null;
-  threshold: number | null;
-  firesWhen: 'above' | 'below' | 'at_least' | null;
-  fired: boolean;
-  nRef: number;
-  nCur: number;
-}
+export type MonitoringDriftSignal = Pick<StoredSignal, 'feature' | 'statistic' | 'value' | 'threshold' | 'firesWhen' | 'fired' | 'nRef' | 'nCur'> & { kind: string };
 
 export interface MonitoringWindow {
   series: string;
