@@ -29,7 +29,22 @@ export interface TrainActivityOptions {
   log?: (line: string) => void;
   /** Sees every event the trainer prints (progress, checkpoint, info), e.g. for worker logs or tests. */
   onEvent?: (event: TrainerEvent) => void;
+  /** Trainer crashes (non-zero exits) one run may have before the failure is final; default TRAINER_CRASH_LIMIT. */
+  crashLimit?: number;
+  /**
+   * On a GPU host, leases each attempt one GPU (worker/gpus.ts GpuPool) and sets the trainer's
+   * CUDA_VISIBLE_DEVICES to it, so concurrent trainers do not all land on GPU 0. Unset: the trainer
+   * sees what the worker sees. A command trainer's own `env.CUDA_VISIBLE_DEVICES` wins.
+   */
+  gpus?: { acquire(): { visibleDevices: string; release(): void } };
 }
+
+/**
+ * How many times a run's trainer may crash before the activity stops asking Temporal for another
+ * attempt. Worker deaths (heartbeat timeouts) are not crashes: they are counted by Temporal against
+ * the workflow's larger maximumAttempts and cost only the epochs since the last checkpoint.
+ */
+export const TRAINER_CRASH_LIMIT = 3;
 
 export interface TrainActivityDeps {
   store: ArtifactStore;
@@ -110,10 +125,12 @@ export async function trainWithTrainerProcess(deps: TrainActivityDeps, request: 
   writeFileSync(path.join(workDir, OWNER_FILE), String(process.pid));
   const outputDir = path.join(workDir, 'output');
   const timer = setInterval(beat, options.heartbeatIntervalMs ?? 2000);
+  const gpu = options.gpus?.acquire();
   try {
     const features = featuresContract(spec.features);
     const env: NodeJS.ProcessEnv = {
       ...trainerBaseEnv(process.env),
+      ...(gpu ? { CUDA_VISIBLE_DEVICES: gpu.visibleDevices } : {}),
       ...(trainer.type === 'command' ? trainer.env : {}),
       [ENV.datasetPath]: await download(deps.store, request.datasetUri, path.join(workDir, 'dataset.arrow'), 'dataset snapshot'),
       [ENV.datasetUri]: request.datasetUri,
@@ -235,7 +252,16 @@ export async function trainWithTrainerProcess(deps: TrainActivityDeps, request: 
       const how = outcome.exitCode === null ? `was killed by ${outcome.signal}` : `exited with status ${outcome.exitCode}`;
       const message = `trainer for ${request.modelName} ${how}${tail(outcome)}`;
       if (outcome.exitCode === EXIT_BAD_INPUT) throw nonRetryable(TrainingFailure.InvalidTrainingData, message);
-      throw ApplicationFailure.create({ type: TrainingFailure.TrainerCrashed, message });
+      const crashes = await recordTrainerCrash(deps.store, `${prefix}/trainer-crashes.json`, attempt, how);
+      const limit = options.crashLimit ?? TRAINER_CRASH_LIMIT;
+      if (crashes.length >= limit) {
+        throw nonRetryable(
+          TrainingFailure.TrainerCrashed,
+          `${message}; the trainer crashed ${crashes.length} times in this run (attempts ${crashes.map((c) => c.attempt).join(', ')}; limit ${limit}), so it is not retried again: fix the trainer or its data and start a new run`,
+          { crashes },
+        );
+      }
+      throw ApplicationFailure.create({ type: TrainingFailure.TrainerCrashed, message: `${message} (crash ${crashes.length} of at most ${limit} in this run; retrying)` });
     }
     if (uploadError) throw uploadError;
 
@@ -274,6 +300,7 @@ export async function trainWithTrainerProcess(deps: TrainActivityDeps, request: 
     };
   } finally {
     clearInterval(timer);
+    gpu?.release();
     rmSync(workDir, { recursive: true, force: true });
   }
 }
@@ -301,6 +328,32 @@ function sweepStaleWorkDirs(root: string): void {
       // No owner file (being created right now, or not ours): leave it.
     }
   }
+}
+
+export interface TrainerCrashRecord {
+  attempt: number;
+  how: string;
+  at: string;
+}
+
+/**
+ * Adds this attempt's crash to the run's crash record in the artifact store and returns the record.
+ * The store, not heartbeat details, keeps the count: a heartbeat sent just before an attempt fails
+ * may never reach the server, and the count must not depend on it. Keyed by attempt, so the same
+ * attempt recorded twice counts once.
+ */
+async function recordTrainerCrash(store: ArtifactStore, key: string, attempt: number, how: string): Promise<TrainerCrashRecord[]> {
+  const uri = store.uriFor(key);
+  let crashes: TrainerCrashRecord[] = [];
+  try {
+    const parsed = JSON.parse((await store.get(uri)).toString('utf8')) as { crashes?: TrainerCrashRecord[] };
+    if (Array.isArray(parsed.crashes)) crashes = parsed.crashes;
+  } catch (error) {
+    if (!(error instanceof ArtifactNotFoundError) && !(error instanceof SyntaxError)) throw error;
+  }
+  if (!crashes.some((c) => c.attempt === attempt)) crashes = [...crashes, { attempt, how, at: new Date().toISOString() }];
+  await store.put(key, JSON.stringify({ crashes }, null, 2), { contentType: 'application/json' });
+  return crashes;
 }
 
 function resumableHeartbeat(context: Context | undefined, pipelineRunId: string): TrainingHeartbeat | undefined {

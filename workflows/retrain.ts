@@ -23,7 +23,7 @@ import { approveCandidateUpdate, retrainStatusQuery, upstreamChampionChangedSign
 import { CandidateVersion, MaturityStage, ModelName, PipelineStep, TemporalScheduledStartTime, TriggerReason } from './search-attributes';
 import { rolloutWorkflow, type RolloutResult } from './rollout';
 import { rootMessage } from './root-message';
-import { TRAINING_QUEUE } from './task-queues';
+import { TRAINING_ACTIVITY_OPTIONS } from './training-policy';
 
 export { rootMessage };
 import type { ApprovalDecision, RetrainInput, RetrainResult, RetrainStatus } from './types';
@@ -34,14 +34,7 @@ const light = proxyActivities<OrchestrationActivities>({
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10, nonRetryableErrorTypes: NON_RETRYABLE_FAILURES },
 });
 
-const training = proxyActivities<TrainingActivities>({
-  taskQueue: TRAINING_QUEUE,
-  // No training worker polling for this long is an outage, not something to wait out silently.
-  scheduleToStartTimeout: '30 minutes',
-  startToCloseTimeout: '2 hours',
-  heartbeatTimeout: '2 minutes',
-  retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumAttempts: 3, nonRetryableErrorTypes: NON_RETRYABLE_FAILURES },
-});
+const training = proxyActivities<TrainingActivities>(TRAINING_ACTIVITY_OPTIONS);
 
 function daysBefore(iso: string, days: number): string {
   return new Date(new Date(iso).getTime() - days * 86_400_000).toISOString();

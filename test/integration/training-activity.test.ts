@@ -13,6 +13,7 @@ import { OnnxModel } from '../../ml/onnx-runtime';
 import { predictTabular, tabularLoss } from '../../ml/tabular';
 import { openArtifactStore, type ArtifactStore } from '../../storage/artifact-store';
 import { builtinTrainerCommand, trainWithTrainerProcess } from '../../training/activity';
+import { GpuPool } from '../../worker/gpus';
 import { decodeCheckpoint } from '../../training/checkpoint';
 import type { TrainerEvent } from '../../training/contract';
 import type { EpochRecord } from '../../ml/tabular';
@@ -115,6 +116,26 @@ describe('trainWithTrainerProcess', () => {
     expect(rowsAfter).toBeLessThan(800);
     expect(child.samplesSeen).toBe(2 * rowsAfter);
     expect(child.samplesSeenTotal).toBe(5 + child.samplesSeen);
+  });
+
+  it('on a GPU host, concurrent trainers each see a GPU of their own through CUDA_VISIBLE_DEVICES', async () => {
+    const pool = new GpuPool(['0', '1']);
+    // The "trainer" tells which GPU it was given (on stderr, which reaches the failure message) while
+    // the other one is still running, then exits 65 so nothing is retried or recorded as a crash.
+    const script = "setTimeout(() => { process.stderr.write('gpu=' + process.env.CUDA_VISIBLE_DEVICES); process.exit(65); }, 800)";
+    const run = (key: string) =>
+      trainWithTrainerProcess(
+        { store },
+        { pipelineRunId: `retrain/ctr/gpu-${key}`, modelName: 'ctr', datasetUri: day1, spec: ctrSpec({ type: 'command', command: [process.execPath, '-e', script], timeoutMinutes: 1 }) },
+        { gpus: pool },
+      ).then(
+        () => 'succeeded',
+        (e: Error) => /gpu=(\S+)/.exec(e.message)?.[1] ?? e.message,
+      );
+    const seen = await Promise.all([run('a'), run('b')]);
+    expect(seen.sort()).toEqual(['0', '1']);
+    // Both leases were returned.
+    expect(pool.load()).toEqual({ '0': 0, '1': 0 });
   });
 
   it('refuses what retrying cannot fix, and lets a crash be retried, with the stderr tail in the message', async () => {

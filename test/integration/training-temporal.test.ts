@@ -1,13 +1,15 @@
 // The training activity on a real Temporal dev server, with the training worker in its own
 // process: killed with -9 mid-training, the retry resumes from the checkpoint named in the last
-// heartbeat (and ends bit-identical to an uninterrupted run); cancelling a run kills a command
-// trainer's whole process group and removes its temp files.
+// heartbeat (and ends bit-identical to an uninterrupted run); worker deaths do not use up the
+// trainer's crash budget, and a trainer that crashes every time stops after that budget under the
+// production retry policy; cancelling a run kills a command trainer's whole process group and
+// removes its temp files.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { CancelledFailure, defaultPayloadConverter } from '@temporalio/common';
+import { ActivityFailure, ApplicationFailure, CancelledFailure, defaultPayloadConverter } from '@temporalio/common';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,7 +18,9 @@ import { trainTabular } from '../../ml/tabular';
 import { openArtifactStore, type ArtifactStore } from '../../storage/artifact-store';
 import { readTrainingFrames } from '../../training/dataset';
 import { builtinHyperparameters, featuresContract } from '../../training/hyperparameters';
+import { TRAINER_CRASH_LIMIT } from '../../training/activity';
 import { processAlive } from '../../training/process';
+import { TRAINING_MAX_ATTEMPTS } from '../../workflows/training-policy';
 import { ctrSnapshot, ctrSpec } from '../../training/testing/fixtures';
 import type { TrainedCandidateV2, TrainingHeartbeat, TrainRequestV2 } from '../../training/types';
 import { startTestTemporal, type TestTemporal } from '../support/temporal';
@@ -141,6 +145,69 @@ describe('training activity on Temporal with a separate worker process', () => {
     const served = tabularModelFromOnnx(await store.get(result.artifactUri));
     expect(served.layers).toEqual(expected.layers);
     expect(result.checkpointUri).toMatch(/runs\/retrain_ctr_resume-test\/checkpoint\.json$/);
+  });
+
+  it('three worker deaths in one training step do not fail it: each retry resumes from the last checkpoint, the fourth attempt completes', async () => {
+    const datasetUri = await store.put('datasets/deaths/data.arrow', ctrSnapshot({ rows: 40_000, seed: 5 }));
+    const spec = ctrSpec({ type: 'mlp', hiddenLayers: [64, 32], epochs: 8, earlyStoppingPatience: 0, batchSize: 64, learningRate: 0.005, checkpointEveryEpochs: 1 });
+    const request: TrainRequestV2 = { pipelineRunId: 'retrain/ctr/deaths-test', modelName: 'ctr', datasetUri, spec };
+    for (const w of workers) if (w.exitCode === null) w.kill('SIGKILL');
+    const handle = await temporal.client.workflow.start('trainOnceWorkflow', {
+      taskQueue: ORCHESTRATION_QUEUE,
+      workflowId: 'training-test/deaths',
+      args: [request, { taskQueue: TRAINING_QUEUE, heartbeatTimeoutMs: 3000 }],
+    });
+    // Kill the worker of attempts 1, 2 and 3 once each has checkpointed one epoch more than the
+    // last (under the old budget of 3 attempts, the third kill failed the step).
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      const worker = await startWorkerProcess(workerEnv());
+      workers.push(worker);
+      const running = await waitFor(`attempt ${attempt}'s checkpoint of epoch ${attempt}`, async () => {
+        const { details } = await heartbeatOf(handle);
+        return details?.attempt === attempt && details.pid && (details.checkpointEpoch ?? 0) >= attempt ? details : undefined;
+      });
+      worker.kill('SIGKILL');
+      await waitFor(`attempt ${attempt}'s orphaned trainer to exit`, async () => (processAlive(running.pid!) ? undefined : true), 30_000);
+    }
+    workers.push(await startWorkerProcess(workerEnv()));
+    const result = (await handle.result()) as TrainedCandidateV2;
+    expect(result.attempt).toBe(4);
+    expect(result.init).toBe('resume');
+    expect(result.resumedFromEpoch).toBeGreaterThanOrEqual(3);
+    expect(result.epochs).toBe(8);
+    expect(TRAINING_MAX_ATTEMPTS).toBeGreaterThan(4);
+    // Deaths are not crashes: nothing was written to the run's crash record.
+    expect(await store.exists(store.uriFor('models/ctr/runs/retrain_ctr_deaths-test/trainer-crashes.json'))).toBe(false);
+    console.log(`deaths: 3 workers killed mid-training, attempt ${result.attempt} finished (${result.init}, resumed from epoch ${result.resumedFromEpoch ?? 'none'})`);
+  });
+
+  it('a trainer that crashes every time fails the step after its crash budget, not after the many attempts worker deaths get', async () => {
+    const datasetUri = await store.put('datasets/crash/data.arrow', ctrSnapshot({ rows: 200, seed: 4 }));
+    const spec = ctrSpec({ type: 'command', command: [process.execPath, '-e', "process.stderr.write('CUDA error: an illegal memory access'); process.exit(3)"], timeoutMinutes: 5 });
+    if (workers.every((w) => w.exitCode !== null)) workers.push(await startWorkerProcess(workerEnv()));
+    const handle = await temporal.client.workflow.start('trainOnceWorkflow', {
+      taskQueue: ORCHESTRATION_QUEUE,
+      workflowId: 'training-test/crash',
+      args: [{ pipelineRunId: 'retrain/ctr/crash-test', modelName: 'ctr', datasetUri, spec }, { taskQueue: TRAINING_QUEUE, heartbeatTimeoutMs: 3000 }],
+    });
+    const failure = await handle.result().catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(WorkflowFailedError);
+    const activityFailure = (failure as WorkflowFailedError).cause as ActivityFailure;
+    expect(activityFailure).toBeInstanceOf(ActivityFailure);
+    const cause = activityFailure.cause as ApplicationFailure;
+    expect(cause.type).toBe('TrainerCrashed');
+    expect(cause.nonRetryable).toBe(true);
+    expect(cause.message).toContain('an illegal memory access');
+    expect(cause.message).toContain(`crashed ${TRAINER_CRASH_LIMIT} times in this run (attempts 1, 2, 3; limit ${TRAINER_CRASH_LIMIT})`);
+    const started = ((await handle.fetchHistory()).events ?? []).filter((e) => e.activityTaskStartedEventAttributes);
+    expect(started).toHaveLength(1);
+    expect(started[0].activityTaskStartedEventAttributes!.attempt).toBe(TRAINER_CRASH_LIMIT);
+    const record = JSON.parse((await store.get(store.uriFor('models/ctr/runs/retrain_ctr_crash-test/trainer-crashes.json'))).toString('utf8'));
+    expect(record.crashes.map((c: { attempt: number; how: string }) => [c.attempt, c.how])).toEqual([
+      [1, 'exited with status 3'],
+      [2, 'exited with status 3'],
+      [3, 'exited with status 3'],
+    ]);
   });
 
   it('cancelling the run kills a command trainer and its children (the whole process group) and removes its temp dir', async () => {
