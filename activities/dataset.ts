@@ -1,10 +1,12 @@
 // DAG step "dataset": curates the staged window (drop incomplete rows, dedupe, sample, time split,
 // purge label overlap, rebalance the training split) into an immutable, content-addressed snapshot
 // with a manifest that records every curation step and a feature profile, and records it in lineage.
-// The same rows give the same hash, the same URI and no second lineage row. With uniform or reservoir
-// sampling the window is streamed part by part and only the sample is held (datasets/streaming-curation.ts);
-// otherwise the whole window is read into memory. Both paths give the same rows, so the same hash.
+// The same rows give the same hash, the same URI and no second lineage row. With any sampling (uniform,
+// stratified, reservoir, importance) the window is streamed part by part and only the sample is held
+// (datasets/streaming-curation.ts); without sampling every eligible row is the snapshot, so the whole
+// window is read into memory. Both paths give the same rows, so the same hash.
 import { CurationError, curateWindow, type CurationResult } from '../datasets/curation';
+import { SamplingError } from '../datasets/sampling';
 import { ProfileBuilder } from '../datasets/profile';
 import { encodeDataset, sha256Hex } from '../datasets/snapshot';
 import { effectiveStart, readStagedParts, readStagedSummary, readStagedWindow } from '../datasets/staged-io';
@@ -79,6 +81,8 @@ export function datasetActivities(deps: ActivityDeps) {
         }
       } catch (error) {
         if (error instanceof CurationError) throw badInput(FailureType.InvalidSpec, `model "${request.modelName}": ${error.message}`);
+        // A negative or infinite importance weight is in the data, and a retry reads the same rows.
+        if (error instanceof SamplingError) throw badInput(FailureType.SchemaViolation, `model "${request.modelName}": ${error.message}: fix the source rows' data.sampling.weightColumn values or sample differently`);
         throw error;
       }
       heartbeat({ step: 'curated' });

@@ -88,9 +88,46 @@ export function dedupe(columns: StagedColumns, indices: Int32Array, key: 'entity
   return indices.filter((_, i) => keep[i] === 1);
 }
 
-/** The sampling step's detail for uniform and reservoir sampling of k rows out of n. */
-export function samplingDetail(sampling: Extract<DataSpec['sampling'], { kind: 'uniform' | 'reservoir' }>, k: number, n: number): string {
-  return sampling.kind === 'uniform' ? `uniform ${k} of ${n}` : `reservoir of ${k} from ${n}`;
+/** The sampling step's detail: k rows kept out of the n eligible ones. */
+export function samplingDetail(sampling: Exclude<DataSpec['sampling'], { kind: 'none' }>, k: number, n: number): string {
+  switch (sampling.kind) {
+    case 'uniform':
+      return `uniform ${k} of ${n}`;
+    case 'reservoir':
+      return `reservoir of ${k} from ${n}`;
+    case 'stratified':
+      return `stratified by ${sampling.column}: ${k} of ${n}`;
+    case 'importance':
+      return `importance by ${sampling.weightColumn}: ${k} of ${n}`;
+  }
+}
+
+/**
+ * The stratum key of a row for stratified sampling by `column` ("label" or a feature of the model):
+ * the value as text. Works on the whole window or on one staged part, so the in-memory and streaming
+ * curation put every row in the same stratum. Throws before any row is read when the column is unknown.
+ */
+export function stratumKeyOf(layout: FeatureLayout, column: string): (columns: StagedColumns, row: number) => string {
+  if (column === 'label') return (columns, row) => String(columns.labels[row]);
+  if (layout.categorical.includes(column)) return (columns, row) => columns.categorical[column][row] ?? '';
+  if (layout.numeric.includes(column)) return (columns, row) => String(columns.numeric[column][row]);
+  throw new CurationError(`data.sampling.column "${column}" is neither "label" nor a feature of the model`);
+}
+
+/**
+ * Where importance sampling finds `weightColumn` among the staged columns (a numeric feature first,
+ * else an auxiliary column pulled for it); throws when it was not pulled. Takes the column names, so
+ * the streaming curation checks before reading any part.
+ */
+export function weightColumnKind(staged: { numeric: readonly string[]; auxiliary: readonly string[] }, weightColumn: string): 'numeric' | 'auxiliary' {
+  if (staged.numeric.includes(weightColumn)) return 'numeric';
+  if (staged.auxiliary.includes(weightColumn)) return 'auxiliary';
+  throw new CurationError(`data.sampling.weightColumn "${weightColumn}" was not pulled: it must be a numeric feature or a numeric key of the source rows`);
+}
+
+/** A row's importance weight. A row without a weight cannot be sampled by weight: a missing one (NaN) counts as zero. */
+export function importanceWeight(values: Float64Array, row: number): number {
+  return Number.isNaN(values[row]) ? 0 : values[row];
 }
 
 /** Applies data.sampling to the rows. */
@@ -105,24 +142,18 @@ export function sampleRows(columns: StagedColumns, layout: FeatureLayout, indice
       return { kept: uniformSample(indices, k, rng), detail: samplingDetail(sampling, k, n) };
     }
     case 'stratified': {
+      const keyOf = stratumKeyOf(layout, sampling.column);
       const k = targetCount(n, sampling);
-      const { column } = sampling;
-      let strataOf: (row: number) => string;
-      if (column === 'label') strataOf = (row) => String(columns.labels[row]);
-      else if (layout.categorical.includes(column)) strataOf = (row) => columns.categorical[column][row] ?? '';
-      else if (layout.numeric.includes(column)) strataOf = (row) => String(columns.numeric[column][row]);
-      else throw new CurationError(`data.sampling.column "${column}" is neither "label" nor a feature of the model`);
-      return { kept: stratifiedSample(indices, strataOf, k, rng), detail: `stratified by ${column}: ${k} of ${n}` };
+      // One rng per stratum from the spec's seed (stratumRng), not the shared sampling rng: see stratifiedSelector.
+      return { kept: stratifiedSample(indices, (row) => keyOf(columns, row), k, seed), detail: samplingDetail(sampling, k, n) };
     }
     case 'reservoir':
       return { kept: reservoirSample(indices, Math.min(n, sampling.rows), rng), detail: samplingDetail(sampling, Math.min(n, sampling.rows), n) };
     case 'importance': {
-      const weights = columns.numeric[sampling.weightColumn] ?? columns.auxiliary[sampling.weightColumn];
-      if (!weights) throw new CurationError(`data.sampling.weightColumn "${sampling.weightColumn}" was not pulled: it must be a numeric feature or a numeric key of the source rows`);
-      const k = Math.min(n, sampling.rows);
-      // A row without a weight cannot be sampled by weight: treat a missing weight as zero.
-      const kept = weightedSample(indices, (row) => (Number.isNaN(weights[row]) ? 0 : weights[row]), k, rng);
-      return { kept, detail: `importance by ${sampling.weightColumn}: ${kept.length} of ${n}` };
+      const kind = weightColumnKind({ numeric: Object.keys(columns.numeric), auxiliary: Object.keys(columns.auxiliary) }, sampling.weightColumn);
+      const weights = columns[kind][sampling.weightColumn];
+      const kept = weightedSample(indices, (row) => importanceWeight(weights, row), Math.min(n, sampling.rows), rng);
+      return { kept, detail: samplingDetail(sampling, kept.length, n) };
     }
   }
 }

@@ -1,6 +1,10 @@
 // Seeded sampling for curation (Designing ML Systems, ch. 4): uniform, stratified, reservoir and
 // weighted (importance) sampling, and class rebalancing. All work on row indices and return them in
 // ascending order, so rows stay in time order; the same seed always selects the same rows.
+// Stratified and weighted sampling are also exposed as their building blocks (allocateStrata,
+// stratifiedSelector, WeightedReservoir), which decide row by row in window order: the streaming
+// curation (datasets/streaming-curation.ts) drives the same code over staged parts, so both paths
+// draw the same rows.
 import { createRng, type Rng } from '../ml/random';
 
 export class SamplingError extends Error {
@@ -10,9 +14,12 @@ export class SamplingError extends Error {
 /** A per-step seed from the spec's seed, so changing one step's settings leaves the others' draws alone. */
 export function deriveSeed(seed: number, step: string): number {
   // FNV-1a over "seed:step": cheap, stable across platforms, and spreads nearby seeds apart.
+  // Every UTF-16 code unit counts: iterating code points and taking charCodeAt(0) would drop the low
+  // half of a surrogate pair, so "😀" and "😁" (stratum keys are data values) would share a seed.
+  const text = `${seed}:${step}`;
   let hash = 0x811c9dc5;
-  for (const ch of `${seed}:${step}`) {
-    hash ^= ch.charCodeAt(0);
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
     hash = Math.imul(hash, 0x01000193) >>> 0;
   }
   return hash;
@@ -52,22 +59,17 @@ export function targetCount(n: number, budget: { fraction?: number; rows?: numbe
 }
 
 /**
- * Stratified sampling with proportional allocation: every stratum keeps its share of the sample
- * (largest-remainder rounding, ties broken by stratum key so it is deterministic), then rows are drawn
- * uniformly inside each stratum. Rare strata are never lost to chance the way simple random sampling can lose them.
+ * Proportional allocation of k sample rows to strata of the given sizes (sum n, k <= n): each stratum
+ * gets floor(size * k / n), and the rows left over go to the largest remainders, ties broken by
+ * stratum key (sorted), so the result depends only on the counts. Every stratum gets its share within
+ * one row, and the allocations add up to exactly k.
  */
-export function stratifiedSample(indices: Int32Array, strataOf: (row: number) => string, k: number, rng: Rng): Int32Array {
-  const n = indices.length;
-  if (k >= n) return indices.slice();
-  const groups = new Map<string, number[]>();
-  for (let i = 0; i < n; i++) {
-    const key = strataOf(indices[i]);
-    let group = groups.get(key);
-    if (!group) groups.set(key, (group = []));
-    group.push(indices[i]);
-  }
-  const keys = [...groups.keys()].sort();
-  const exact = keys.map((key) => (groups.get(key)!.length * k) / n);
+export function allocateStrata(counts: ReadonlyMap<string, number>, k: number): Map<string, number> {
+  let n = 0;
+  for (const count of counts.values()) n += count;
+  if (k > n) throw new SamplingError(`cannot allocate ${k} rows to strata holding ${n}`);
+  const keys = [...counts.keys()].sort();
+  const exact = keys.map((key) => (counts.get(key)! * k) / n);
   const alloc = exact.map(Math.floor);
   let left = k - alloc.reduce((a, b) => a + b, 0);
   const order = keys.map((_, i) => i).sort((a, b) => exact[b] - alloc[b] - (exact[a] - alloc[a]) || (keys[a] < keys[b] ? -1 : 1));
@@ -76,11 +78,60 @@ export function stratifiedSample(indices: Int32Array, strataOf: (row: number) =>
     alloc[i]++;
     left--;
   }
-  const picked: number[] = [];
-  keys.forEach((key, i) => {
-    for (const row of uniformSample(Int32Array.from(groups.get(key)!), alloc[i], rng)) picked.push(row);
-  });
-  return Int32Array.from(picked).sort();
+  return new Map(keys.map((key, i) => [key, alloc[i]]));
+}
+
+/**
+ * The rng of one stratum: derived from the sampling seed and the stratum's key alone, so a stratum's
+ * draws do not depend on the other strata or on the order their rows arrive in. That is what lets a
+ * window-order stream reproduce the in-memory sample (one shared rng would tie each stratum's draws
+ * to the strata drawn before it).
+ */
+export function stratumRng(seed: number, key: string): Rng {
+  return seededRng(seed, `sampling:stratum:${key}`);
+}
+
+/**
+ * The per-row decision of stratified sampling: called once per row in row order with the row's stratum
+ * key, it says whether the row is in the sample. Each stratum runs Knuth's selection sampling
+ * (Algorithm S) with its allocation (allocateStrata) and its own rng (stratumRng), so the decision for
+ * a row needs only the counts, not the other rows: one pass, O(strata) memory. Draws are made only when
+ * the outcome is open (a stratum still needing none, or all its remaining rows, takes none).
+ * `counts` are the rows per stratum that will be offered; k <= their sum.
+ */
+export function stratifiedSelector(counts: ReadonlyMap<string, number>, k: number, seed: number): (key: string) => boolean {
+  const strata = new Map<string, { need: number; left: number; rng: Rng | null }>();
+  for (const [key, need] of allocateStrata(counts, k)) strata.set(key, { need, left: counts.get(key)!, rng: null });
+  return (key) => {
+    const stratum = strata.get(key);
+    if (!stratum || stratum.left <= 0) throw new SamplingError(`stratum "${key}" has more rows than were counted`);
+    let take: boolean;
+    if (stratum.need === 0) take = false;
+    else if (stratum.need >= stratum.left) take = true;
+    // Select with probability (still needed) / (still available), as uniformSample does.
+    else take = stratum.left * (stratum.rng ??= stratumRng(seed, key)).next() < stratum.need;
+    stratum.left--;
+    if (take) stratum.need--;
+    return take;
+  };
+}
+
+/**
+ * Stratified sampling with proportional allocation: every stratum keeps its share of the sample
+ * (allocateStrata), then rows are drawn uniformly inside each stratum (stratifiedSelector, one rng per
+ * stratum derived from `seed`). Rare strata are never lost to chance the way simple random sampling can
+ * lose them. Output is in input order.
+ */
+export function stratifiedSample(indices: Int32Array, strataOf: (row: number) => string, k: number, seed: number): Int32Array {
+  const n = indices.length;
+  if (k >= n) return indices.slice();
+  const counts = new Map<string, number>();
+  for (let i = 0; i < n; i++) {
+    const key = strataOf(indices[i]);
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  const take = stratifiedSelector(counts, k, seed);
+  return indices.filter((row) => take(strataOf(row)));
 }
 
 /**
@@ -163,23 +214,47 @@ class MinHeap {
 }
 
 /**
- * Weighted sampling without replacement (Efraimidis & Spirakis, A-Res): each row gets the key
- * u^(1/w) and the k largest keys win, so a row's chance grows with its weight; zero-weight rows are
- * never picked. One pass, O(k) memory. Weights must be finite and non-negative.
+ * Weighted sampling without replacement (Efraimidis & Spirakis, A-Res), fed one row at a time: each
+ * row gets the key u^(1/w) and the k largest keys win, so a row's chance grows with its weight;
+ * zero-weight rows are never picked and take no draw. One pass, O(k) memory. Weights must be finite
+ * and non-negative; a bad one throws naming the row, as numbered by the caller.
  */
-export function weightedSample(indices: Int32Array, weightOf: (row: number) => number, k: number, rng: Rng): Int32Array {
-  const heap = new MinHeap(Math.max(1, k));
-  for (let i = 0; i < indices.length; i++) {
-    const row = indices[i];
-    const w = weightOf(row);
-    if (!(w >= 0) || !Number.isFinite(w)) throw new SamplingError(`row ${row} has weight ${w}: importance weights must be finite and non-negative`);
-    if (w === 0) continue;
-    // log(u)/w orders rows exactly like u^(1/w) and does not underflow for small weights.
-    const key = Math.log(1 - rng.next()) / w;
-    if (heap.size < k) heap.push(key, row);
-    else if (key > heap.keys[0]) heap.replaceTop(key, row);
+export class WeightedReservoir {
+  private readonly heap: MinHeap;
+
+  constructor(
+    readonly capacity: number,
+    private readonly rng: Rng,
+  ) {
+    this.heap = new MinHeap(Math.max(1, capacity));
   }
-  return heap.rows.slice(0, heap.size).sort();
+
+  offer(row: number, w: number): void {
+    if (!(w >= 0) || !Number.isFinite(w)) throw new SamplingError(`row ${row} has weight ${w}: importance weights must be finite and non-negative`);
+    if (w === 0) return;
+    // log(u)/w orders rows exactly like u^(1/w) and does not underflow for small weights.
+    const key = Math.log(1 - this.rng.next()) / w;
+    const heap = this.heap;
+    if (heap.size < this.capacity) heap.push(key, row);
+    else if (this.capacity > 0 && key > heap.keys[0]) heap.replaceTop(key, row);
+  }
+
+  /** Rows held now (at most `capacity`). */
+  get size(): number {
+    return this.heap.size;
+  }
+
+  /** The sampled rows, ascending. */
+  rows(): Int32Array {
+    return this.heap.rows.slice(0, this.heap.size).sort();
+  }
+}
+
+/** Weighted sampling (WeightedReservoir) of k of the given indices, in their order. */
+export function weightedSample(indices: Int32Array, weightOf: (row: number) => number, k: number, rng: Rng): Int32Array {
+  const reservoir = new WeightedReservoir(k, rng);
+  for (let i = 0; i < indices.length; i++) reservoir.offer(indices[i], weightOf(indices[i]));
+  return reservoir.rows();
 }
 
 export interface RebalanceResult {

@@ -55,9 +55,10 @@ export type DataSource = z.output<typeof dataSourceSchema>;
 /**
  * Curation sampling. uniform and stratified take either `fraction` (of the window) or `rows`;
  * stratified keeps every stratum's share of `column` (the label or a feature); reservoir keeps
- * `rows` rows uniformly in bounded memory; importance draws `rows` rows with probability
- * proportional to the non-negative numbers in `weightColumn` (a feature or any other numeric key
- * of the source row), without replacement.
+ * `rows` rows uniformly; importance draws `rows` rows with probability proportional to the
+ * non-negative numbers in `weightColumn` (a feature or any other numeric key of the source row),
+ * without replacement. Every kind but `none` streams the window part by part and holds only the
+ * sample (datasets/streaming-curation.ts); `none` keeps the whole window, so it is the sample.
  */
 export const samplingSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('none') }).strict(),

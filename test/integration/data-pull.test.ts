@@ -1,9 +1,11 @@
 // The streaming pull and dataset formation on a real PostgreSQL (and the PGlite fallback): windows
 // stream into bounded Arrow parts, labels are pulled as of the window end, a stateful pull starts
 // after the high-water mark, table sources map columns, bad values are recorded then refused,
-// snapshots are content-addressed and idempotent, their manifests match what pyarrow reads, a
-// reservoir-sampled snapshot streams the window holding only the sample, lineage answers which
-// versions used a dataset, and a pull's RSS growth stays bounded.
+// snapshots are content-addressed and idempotent, their manifests match what pyarrow reads,
+// reservoir-, stratified- and importance-sampled snapshots stream the window holding only the sample
+// (with the in-memory path's hash), lineage answers which versions used a dataset, and a pull's RSS
+// growth stays bounded.
+import { ApplicationFailure } from '@temporalio/common';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -313,6 +315,57 @@ describe('dataset snapshots', () => {
     expect(Math.min(...snapshot.eventTimeMs)).toBeLessThan(Date.parse(at(3)));
   });
 
+  /**
+   * Pulls a many-part window of `rows` seeded rows for a new model with these data settings, forms its
+   * snapshot (which streams), and curates the same staged window in memory for comparison.
+   */
+  async function streamedAndWhole(name: string, data: Record<string, unknown>, rows = 150_000) {
+    const spec = specFor(name, data);
+    await applyModelSpec(lineage.db, spec);
+    await seedLabelledRows(lineage.db, name, rows);
+    const deps = { db: lineage.db, store };
+    const pulled = await pullActivities(deps).pullLabelledWindow(windowRequest(spec, `${name}-1`));
+    expect(pulled.parts).toBeGreaterThan(1);
+    const formed = await datasetActivities(deps).formDatasetSnapshot({ ...windowRequest(spec, `${name}-1`), stagingUri: pulled.stagingUri, validationFraction: 0.2 });
+    const manifest = JSON.parse((await store.get(formed.uri.replace(/data\.arrow$/, 'manifest.json'))).toString()) as Record<string, any>;
+    const { summary, columns } = await readStagedWindow(store, pulled.stagingUri);
+    const whole = curateWindow(columns, { layout: featureLayout(spec.features), task: spec.task, data: spec.data, validationFraction: 0.2, hasEntity: true });
+    const snapshot = decodeDataset(await store.get(formed.uri), featureLayout(spec.features));
+    return { spec, pulled, formed, manifest, columns, whole, wholeHash: sha256Hex(encodeDataset(whole.columns, summary.layout)), snapshot };
+  }
+
+  it('a stratified sample streams too: each label keeps its share within one row, and the hash is the in-memory path\'s', async () => {
+    const { pulled, formed, manifest, columns, whole, wholeHash, snapshot } = await streamedAndWhole('stratified', { sampling: { kind: 'stratified', column: 'label', fraction: 0.02 } });
+    // Distinct timestamps: dedupe keeps every row, so the strata are the window's labels.
+    const n = pulled.rows;
+    const k = Math.round(n * 0.02);
+    expect(formed.curation.find((s) => s.step === 'sampling')).toMatchObject({ rowsBefore: n, rowsAfter: k, detail: `stratified by label: ${k} of ${n}` });
+    // One eligibility pass (counting each label's rows), one pass that samples and gathers; one part plus the sample held.
+    expect(manifest.curation.memory).toMatchObject({ read: 'streamed', partPasses: 2, windowRows: n, eligibleRows: n, sampleRows: k, strata: 2, largestPartRows: 65_536, peakRowsHeld: 65_536 + k });
+    expect(manifest.curation.memory.peakRowsHeld).toBeLessThan(n / 2);
+    console.info(`streamed stratified snapshot: ${JSON.stringify(manifest.curation.memory)}`);
+    expect(wholeHash).toBe(formed.contentHash);
+    expect(whole.steps).toEqual(formed.curation);
+    const positives = columns.labels.reduce((a, b) => a + b, 0);
+    const sampled = snapshot.labels.reduce((a, b) => a + b, 0);
+    expect(Math.abs(sampled - (positives * k) / n)).toBeLessThan(1);
+    expect(Math.abs(k - sampled - ((n - positives) * k) / n)).toBeLessThan(1);
+  });
+
+  it('an importance sample by a numeric feature streams too, favours heavy rows, and the hash is the in-memory path\'s', async () => {
+    // f2 is uniform on [0, 10): its mean is 5, and drawn in proportion to itself about E[f2²]/E[f2] = 6.7.
+    const { pulled, formed, manifest, whole, wholeHash, snapshot } = await streamedAndWhole('importance', { sampling: { kind: 'importance', weightColumn: 'f2', rows: 2_000 } });
+    expect(formed.curation.find((s) => s.step === 'sampling')).toMatchObject({ rowsAfter: 2_000, detail: `importance by f2: 2000 of ${pulled.rows}` });
+    // Eligibility, a sampling pass reading the weights (A-Res holds 2,000 row numbers), gather.
+    expect(manifest.curation.memory).toMatchObject({ read: 'streamed', partPasses: 3, windowRows: pulled.rows, sampleRows: 2_000, samplerPeak: 2_000, strata: 0, largestPartRows: 65_536, peakRowsHeld: 65_536 + 2_000 });
+    expect(manifest.curation.memory.peakRowsHeld).toBeLessThan(pulled.rows / 2);
+    console.info(`streamed importance snapshot: ${JSON.stringify(manifest.curation.memory)}`);
+    expect(wholeHash).toBe(formed.contentHash);
+    expect(whole.steps).toEqual(formed.curation);
+    const mean = snapshot.features.f2.reduce((a, b) => a + b, 0) / snapshot.features.f2.length;
+    expect(mean).toBeGreaterThan(6.3);
+  });
+
   it('importance sampling pulls its weight column from the source rows and favours heavy rows', async () => {
     const spec = specFor('weighted', { sampling: { kind: 'importance', weightColumn: 'w', rows: 100 }, dedupe: { key: 'none' } });
     await applyModelSpec(lineage.db, spec);
@@ -328,6 +381,27 @@ describe('dataset snapshots', () => {
     const heavy = Array.from(snapshot.eventTimeMs).filter((t) => t < Date.parse(at(10))).length;
     // 214 heavy rows carry 92% of the weight: nearly every draw is one of them.
     expect(heavy).toBeGreaterThan(85);
+    // The weights come from an auxiliary column of the parts; streamed, with the in-memory path's rows.
+    const manifest = JSON.parse((await store.get(formed.uri.replace(/data\.arrow$/, 'manifest.json'))).toString()) as Record<string, any>;
+    expect(manifest.curation.memory).toMatchObject({ read: 'streamed', partPasses: 3, windowRows: 600, sampleRows: 100 });
+    const { summary, columns } = await readStagedWindow(store, pulled.stagingUri);
+    const whole = curateWindow(columns, { layout: featureLayout(spec.features), task: spec.task, data: spec.data, validationFraction: 0.2, hasEntity: true });
+    expect(sha256Hex(encodeDataset(whole.columns, summary.layout))).toBe(formed.contentHash);
+  });
+
+  it('a negative importance weight in the data is a non-retryable SchemaViolation naming the row and the column', async () => {
+    const spec = specFor('negweight', { sampling: { kind: 'importance', weightColumn: 'w', rows: 50 }, dedupe: { key: 'none' } });
+    await applyModelSpec(lineage.db, spec);
+    await insertRows('negweight', Array.from({ length: 200 }, (_, i) => ({ t: at(i % 28, i), features: { ...row(i), w: i === 120 ? -3 : 1 }, label: i % 3 === 0 ? 1 : 0 })));
+    const deps = { db: lineage.db, store };
+    const pulled = await pullActivities(deps).pullLabelledWindow(windowRequest(spec, 'negweight'));
+    const failure = await datasetActivities(deps)
+      .formDatasetSnapshot({ ...windowRequest(spec, 'negweight'), stagingUri: pulled.stagingUri, validationFraction: 0.2 })
+      .then(() => undefined, (e: unknown) => e as ApplicationFailure);
+    expect(failure).toBeInstanceOf(ApplicationFailure);
+    expect(failure).toMatchObject({ type: 'SchemaViolation', nonRetryable: true });
+    expect(failure!.message).toMatch(/model "negweight": row \d+ has weight -3: importance weights must be finite and non-negative: fix the source rows' data\.sampling\.weightColumn values/);
+    expect(await lineage.db.selectFrom('datasets').select('id').where('model_name', '=', 'negweight').execute()).toEqual([]);
   });
 
   it('lineage answers which versions were trained on a dataset, through stateful warm starts only', async () => {

@@ -1,9 +1,12 @@
 // Curation sampling: uniform, stratified, reservoir and weighted samples have the right sizes and
 // inclusion probabilities, are deterministic per seed, and rebalancing hits its target rate.
+// Stratified draws depend only on each stratum's own rows (one rng per stratum), which is what lets
+// the streaming curation reproduce them in window order.
 import { describe, expect, it } from 'vitest';
 import { createRng } from '../../ml/random';
 import {
   allIndices,
+  allocateStrata,
   deriveSeed,
   rebalance,
   Reservoir,
@@ -11,8 +14,10 @@ import {
   SamplingError,
   seededRng,
   stratifiedSample,
+  stratifiedSelector,
   targetCount,
   uniformSample,
+  WeightedReservoir,
   weightedSample,
 } from '../../datasets/sampling';
 
@@ -53,11 +58,74 @@ describe('stratifiedSample', () => {
     const n = 10_000;
     // 90% "a", 9% "b", 1% "c".
     const strata = Array.from({ length: n }, (_, i) => (i % 100 === 0 ? 'c' : i % 100 < 10 ? 'b' : 'a'));
-    const picked = stratifiedSample(allIndices(n), (row) => strata[row], 500, createRng(3));
+    const picked = stratifiedSample(allIndices(n), (row) => strata[row], 500, 3);
     expect(picked.length).toBe(500);
     const count = (s: string) => Array.from(picked).filter((row) => strata[row] === s).length;
     expect([count('a'), count('b'), count('c')]).toEqual([450, 45, 5]);
     expect(ascending(picked)).toBe(true);
+  });
+
+  it('allocates k rows within one row of each stratum\'s share, exactly k in all, remainders to the largest then by key', () => {
+    const rng = createRng(21);
+    for (let trial = 0; trial < 200; trial++) {
+      const counts = new Map<string, number>();
+      const strata = 1 + rng.nextInt(12);
+      for (let s = 0; s < strata; s++) counts.set(`s${s}`, 1 + rng.nextInt(rng.next() < 0.3 ? 5 : 2_000));
+      const n = [...counts.values()].reduce((a, b) => a + b, 0);
+      const k = rng.nextInt(n + 1);
+      const alloc = allocateStrata(counts, k);
+      expect([...alloc.values()].reduce((a, b) => a + b, 0)).toBe(k);
+      for (const [key, count] of counts) {
+        const share = (count * k) / n;
+        expect(Math.abs(alloc.get(key)! - share)).toBeLessThan(1);
+        expect(alloc.get(key)!).toBeLessThanOrEqual(count);
+        // A stratum owed at least one row gets it.
+        if (share >= 1) expect(alloc.get(key)!).toBeGreaterThanOrEqual(1);
+      }
+    }
+    // Equal remainders: the leftover row goes to the first key in sorted order, whatever the map's order.
+    expect([...allocateStrata(new Map([['b', 1], ['a', 1], ['c', 1]]), 1)]).toEqual([['a', 1], ['b', 0], ['c', 0]]);
+    expect(() => allocateStrata(new Map([['a', 2]]), 3)).toThrow(SamplingError);
+  });
+
+  it('draws each stratum\'s rows from its own rng: its picks do not depend on the other strata or on how the rows interleave', () => {
+    // Stratum "x" rows carry ids 0..999; the "y" rows around them differ between the two windows.
+    const windowA = Array.from({ length: 3_000 }, (_, i) => (i % 3 === 0 ? { s: 'x', id: i / 3 } : { s: 'y', id: i }));
+    const windowB = [...Array.from({ length: 1_000 }, (_, i) => ({ s: 'x', id: i })), ...Array.from({ length: 2_000 }, (_, i) => ({ s: 'y', id: 10_000 + i }))];
+    const pickedX = (window: { s: string; id: number }[]) =>
+      Array.from(stratifiedSample(allIndices(window.length), (row) => window[row].s, 300, 77))
+        .filter((row) => window[row].s === 'x')
+        .map((row) => window[row].id);
+    // Both windows hold 1,000 "x" of 3,000 rows: "x" is owed 100 rows in each, and gets the same 100.
+    const a = pickedX(windowA);
+    expect(a).toHaveLength(100);
+    expect(pickedX(windowB)).toEqual(a);
+    expect(stratifiedSample(allIndices(3_000), (row) => windowA[row].s, 300, 78)).not.toEqual(stratifiedSample(allIndices(3_000), (row) => windowA[row].s, 300, 77));
+  });
+
+  it('is uniform inside a stratum: every row of a stratum is kept with probability alloc / size', () => {
+    const n = 60;
+    // 40 "a", 20 "b"; k = 15 → 10 and 5 rows: a quarter of each stratum.
+    const strata = Array.from({ length: n }, (_, i) => (i % 3 === 2 ? 'b' : 'a'));
+    const trials = 8_000;
+    const hits = new Float64Array(n);
+    for (let seed = 0; seed < trials; seed++) {
+      const picked = stratifiedSample(allIndices(n), (row) => strata[row], 15, seed);
+      expect(picked.length).toBe(15);
+      for (const row of picked) hits[row]++;
+    }
+    const se = Math.sqrt((0.25 * 0.75) / trials);
+    for (const h of hits) expect(Math.abs(h / trials - 0.25)).toBeLessThan(4.5 * se);
+  });
+
+  it('the selector is the sampler: fed rows one at a time it keeps what stratifiedSample keeps, and refuses an uncounted row', () => {
+    const strata = Array.from({ length: 500 }, (_, i) => ['p', 'q', 'r'][(i * 7) % 3 === 0 ? 0 : i % 5 === 0 ? 1 : 2]);
+    const counts = new Map<string, number>();
+    for (const s of strata) counts.set(s, (counts.get(s) ?? 0) + 1);
+    const take = stratifiedSelector(counts, 120, 5);
+    const streamed = strata.flatMap((s, row) => (take(s) ? [row] : []));
+    expect(streamed).toEqual(Array.from(stratifiedSample(allIndices(500), (row) => strata[row], 120, 5)));
+    expect(() => take('p')).toThrow(SamplingError);
   });
 
   it('simple random sampling, by contrast, varies the rare class share from seed to seed', () => {
@@ -129,6 +197,18 @@ describe('weightedSample', () => {
 
   it('names a bad weight', () => {
     expect(() => weightedSample(allIndices(3), (r) => (r === 1 ? -2 : 1), 2, createRng(1))).toThrow('row 1 has weight -2: importance weights must be finite and non-negative');
+    expect(() => weightedSample(Int32Array.from([4, 9]), (r) => (r === 9 ? Infinity : 1), 2, createRng(1))).toThrow('row 9 has weight Infinity');
+  });
+
+  it('WeightedReservoir fed row by row keeps what weightedSample keeps, drawing only for positive weights', () => {
+    const weights = Float64Array.from({ length: 400 }, (_, i) => (i % 4 === 0 ? 0 : (i % 13) + 0.5));
+    const reservoir = new WeightedReservoir(30, createRng(17));
+    for (let row = 0; row < 400; row++) reservoir.offer(row, weights[row]);
+    expect(reservoir.rows()).toEqual(weightedSample(allIndices(400), (row) => weights[row], 30, createRng(17)));
+    // Zero weights take no draw: dropping those rows leaves the sample unchanged.
+    const positive = allIndices(400).filter((row) => weights[row] > 0);
+    expect(weightedSample(positive, (row) => weights[row], 30, createRng(17))).toEqual(reservoir.rows());
+    expect(new WeightedReservoir(0, createRng(1)).rows()).toEqual(new Int32Array(0));
   });
 });
 
@@ -164,5 +244,7 @@ describe('seeds', () => {
     expect(deriveSeed(42, 'sampling')).toBe(deriveSeed(42, 'sampling'));
     expect(deriveSeed(42, 'sampling')).not.toBe(deriveSeed(42, 'rebalance'));
     expect(seededRng(42, 'x').next()).toBe(seededRng(42, 'x').next());
+    // Every UTF-16 unit counts: keys that differ only in the second half of a surrogate pair get different seeds.
+    expect(deriveSeed(42, 'sampling:stratum:😀')).not.toBe(deriveSeed(42, 'sampling:stratum:😁'));
   });
 });

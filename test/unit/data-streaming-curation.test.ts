@@ -1,12 +1,14 @@
-// Streaming curation (uniform and reservoir sampling while reading staged parts): the same result as
-// curateWindow on the whole window (so the same snapshot bytes and hash), a sample bounded by k with
-// at most one part decoded at a time, and inclusion probability k/N for every row.
+// Streaming curation (every sampling kind but none, while reading staged parts): the same result as
+// curateWindow on the whole window (so the same snapshot bytes and hash) for uniform, reservoir,
+// stratified and importance sampling, a sample bounded by k with at most one part decoded at a time,
+// inclusion probability k/N for every row, stratum shares within one row, and the same errors.
 import { describe, expect, it } from 'vitest';
-import { curateWindow, type CurationOptions } from '../../datasets/curation';
+import { curateWindow, dedupe, dropIncomplete, type CurationOptions } from '../../datasets/curation';
 import { ProfileBuilder } from '../../datasets/profile';
 import { encodeDataset, sha256Hex } from '../../datasets/snapshot';
 import type { StagedColumns } from '../../datasets/staged-window';
 import { curateStagedParts, type StreamableSampling } from '../../datasets/streaming-curation';
+import { allIndices } from '../../datasets/sampling';
 import { createRng } from '../../ml/random';
 import { dataSpecSchema } from '../../spec/data-spec';
 
@@ -22,7 +24,8 @@ function rowsOf(n: number, seed: number, from = 0, to = n): StagedColumns {
     labels: Float64Array.from({ length: n }, () => (rng.next() < 0.25 ? 1 : 0)),
     numeric: { x: Float64Array.from({ length: n }, (_, i) => (i % 53 === 7 ? Number.NaN : rng.normal())) },
     categorical: { c: Array.from({ length: n }, (_, i) => (i % 71 === 3 ? null : i % 3 === 0 ? 'a' : 'b')) },
-    auxiliary: { w: Float64Array.from({ length: n }, (_, i) => i) },
+    // w: the row number; v: missing (NaN) on every 5th row, zero on others, else 1-11.
+    auxiliary: { w: Float64Array.from({ length: n }, (_, i) => i), v: Float64Array.from({ length: n }, (_, i) => (i % 5 === 0 ? Number.NaN : i % 7 === 0 ? 0 : (i % 11) + 1)) },
   };
   return slice(all, from, to);
 }
@@ -60,7 +63,7 @@ function options(sampling: StreamableSampling, extra: Record<string, unknown> = 
   return { layout, task: 'binary_classification', data: { ...data, sampling }, validationFraction: 0.2 };
 }
 
-const stagedMeta = { layout, auxiliary: ['w'] };
+const stagedMeta = { layout, auxiliary: ['w', 'v'] };
 
 describe('curateStagedParts', () => {
   const cases: [string, StreamableSampling, Record<string, unknown>, boolean | undefined][] = [
@@ -71,7 +74,16 @@ describe('curateStagedParts', () => {
     ['reservoir larger than the window', { kind: 'reservoir', rows: 5_000 }, { rebalance: { kind: 'upsample', targetPositiveRate: 0.4 } }, true],
     ['reservoir, no entity column (dedupe skipped)', { kind: 'reservoir', rows: 100 }, {}, false],
     ['reservoir, entity column detected from the rows', { kind: 'reservoir', rows: 100 }, { seed: 9 }, undefined],
+    ['stratified by label, fraction, entity_time dedupe', { kind: 'stratified', column: 'label', fraction: 0.3 }, {}, true],
+    ['stratified by a categorical feature, rows, dedupe by entity', { kind: 'stratified', column: 'c', rows: 11 }, { dedupe: { key: 'entity' } }, true],
+    ['stratified by a numeric feature (a stratum per value), entity column detected', { kind: 'stratified', column: 'x', fraction: 0.5 }, { seed: 3 }, undefined],
+    ['stratified, no entity column (dedupe skipped), downsampled', { kind: 'stratified', column: 'label', rows: 200 }, { rebalance: { kind: 'downsample', targetPositiveRate: 0.5 } }, false],
+    ['stratified, everything (fraction 1)', { kind: 'stratified', column: 'c', fraction: 1 }, { dedupe: { key: 'none' } }, true],
+    ['importance by an auxiliary column, entity_time dedupe', { kind: 'importance', weightColumn: 'w', rows: 100 }, {}, true],
+    ['importance with missing and zero weights, dedupe by entity', { kind: 'importance', weightColumn: 'v', rows: 12 }, { dedupe: { key: 'entity' } }, undefined],
+    ['importance asking for more rows than carry weight, upsampled', { kind: 'importance', weightColumn: 'v', rows: 5_000 }, { rebalance: { kind: 'upsample', targetPositiveRate: 0.4 } }, true],
   ];
+  const passes = { uniform: 2, reservoir: 2, stratified: 2, importance: 3 };
   for (const [name, sampling, extra, hasEntity] of cases) {
     it(`gives curateWindow's result: ${name}`, async () => {
       const whole = rowsOf(1_000, 4);
@@ -90,6 +102,9 @@ describe('curateStagedParts', () => {
         const profile = (cols: StagedColumns, rows: Int32Array) => new ProfileBuilder(layout, { seed: 1 }).add(cols, rows).finish();
         expect(profile(sample, curated.naturalRows)).toEqual(profile(whole, expected.naturalRows));
         expect(stats.sampleRows).toBe(expected.steps.find((s) => s.step === 'sampling')!.rowsAfter);
+        expect(stats.partPasses).toBe(passes[sampling.kind]);
+        expect(stats.peakRowsHeld).toBe(Math.min(partRows, 1_000) + stats.sampleRows);
+        expect(stats.samplerPeak).toBeLessThanOrEqual(stats.sampleRows);
       }
     });
   }
@@ -176,6 +191,78 @@ describe('curateStagedParts', () => {
         expect(Math.abs(share - 0.1) / 0.1, `${sampling.kind} decile ${d}: ${share}`).toBeLessThan(0.08);
       }
       console.info(`${sampling.kind}: inclusion chi2 ${chi2.toFixed(1)} over ${N} rows, min ${Math.min(...counts)} max ${Math.max(...counts)} (expected ${expected} each)`);
+    }
+  });
+
+  it('stratified: every stratum keeps its share of the eligible rows within one row, rare ones included, with each part read at most twice', async () => {
+    const whole = rowsOf(2_000, 6);
+    // A rare category, 1 row in 97: owed about 1.6 rows of a 10% sample.
+    for (let i = 5; i < 2_000; i += 97) whole.categorical.c[i] = 'rare';
+    // A numeric feature with a handful of values of very unequal frequency (-3 … 3; |x| = 3 is rare).
+    whole.numeric.x = whole.numeric.x.map(Math.round);
+    const eligible = dedupe(whole, dropIncomplete(whole, layout, allIndices(2_000)).kept, 'entity_time');
+    const k = Math.round(eligible.length * 0.1);
+    for (const [column, valueOf, strata] of [
+      ['c', (cols: StagedColumns, row: number) => cols.categorical.c[row]!, 3],
+      ['x', (cols: StagedColumns, row: number) => String(cols.numeric.x[row]), 7],
+    ] as const) {
+      const opts = options({ kind: 'stratified', column, fraction: 0.1 }, { seed: 11 });
+      const population = new Map<string, number>();
+      for (const row of eligible) population.set(valueOf(whole, row), (population.get(valueOf(whole, row)) ?? 0) + 1);
+      const { parts, seen } = lazyParts(whole, 128);
+      const { curated, sample, stats } = await curateStagedParts(parts, { ...opts, windowRows: 2_000, staged: stagedMeta, hasEntity: true });
+      expect(curated.columns).toEqual(curateWindow(whole, { ...opts, hasEntity: true }).columns);
+      expect(stats).toMatchObject({ eligibleRows: eligible.length, sampleRows: k, strata, partPasses: 2, peakRowsHeld: 128 + k });
+      expect(seen.parts).toBeLessThanOrEqual(2 * Math.ceil(2_000 / 128));
+      const kept = new Map<string, number>();
+      for (let row = 0; row < k; row++) kept.set(valueOf(sample, row), (kept.get(valueOf(sample, row)) ?? 0) + 1);
+      for (const [stratum, count] of population) {
+        const share = (count * k) / eligible.length;
+        expect(Math.abs((kept.get(stratum) ?? 0) - share), `${column} = ${stratum}`).toBeLessThan(1);
+        if (share >= 1) expect(kept.get(stratum), `${column} = ${stratum}`).toBeGreaterThanOrEqual(1);
+      }
+      // The rare strata are the point: owed a row or two, they must not be lost to chance.
+      expect(Math.min(...population.values()) * 0.1, column).toBeLessThan(2);
+    }
+  });
+
+  it('importance by a numeric feature favours heavy rows, as the in-memory path does', async () => {
+    const whole = rowsOf(3_000, 8);
+    // |x| as the weight: finite and non-negative (NaN rows are incomplete, and dropped before sampling).
+    whole.numeric.x = whole.numeric.x.map(Math.abs);
+    const opts = options({ kind: 'importance', weightColumn: 'x', rows: 300 }, { dedupe: { key: 'none' } });
+    const expected = curateWindow(whole, { ...opts, hasEntity: true });
+    const { curated, stats } = await curateStagedParts(lazyParts(whole, 100).parts, { ...opts, windowRows: 3_000, staged: stagedMeta, hasEntity: true });
+    expect(curated.columns).toEqual(expected.columns);
+    expect(stats).toMatchObject({ sampleRows: 300, samplerPeak: 300, partPasses: 3, strata: 0 });
+    // The mean |x| of a standard normal is 0.80; drawn in proportion to |x| it is E[x²]/E|x| = 1.25.
+    const mean = (values: Float64Array) => values.reduce((a, b) => a + b, 0) / values.length;
+    expect(mean(curated.columns.features.x)).toBeGreaterThan(1.1);
+  });
+
+  it('names the same bad weight, by its window row, as the in-memory path; a bad weight on a dropped row is ignored', async () => {
+    const whole = rowsOf(1_000, 5);
+    whole.auxiliary.v[7] = -5; // row 7 lacks x: dropped as incomplete before sampling
+    whole.auxiliary.v[503] = -1;
+    const opts = options({ kind: 'importance', weightColumn: 'v', rows: 10 }, { dedupe: { key: 'none' } });
+    const message = 'row 503 has weight -1: importance weights must be finite and non-negative';
+    expect(() => curateWindow(whole, { ...opts, hasEntity: true })).toThrow(message);
+    await expect(curateStagedParts(lazyParts(whole, 64).parts, { ...opts, windowRows: 1_000, staged: stagedMeta, hasEntity: true })).rejects.toThrow(message);
+    whole.auxiliary.v[503] = Infinity;
+    await expect(curateStagedParts(lazyParts(whole, 64).parts, { ...opts, windowRows: 1_000, staged: stagedMeta, hasEntity: true })).rejects.toThrow('row 503 has weight Infinity');
+  });
+
+  it('refuses an unknown sampling column before reading any part, with the in-memory path\'s error', async () => {
+    const whole = rowsOf(100, 1);
+    for (const [sampling, message] of [
+      [{ kind: 'stratified', column: 'zz', fraction: 0.5 }, 'data.sampling.column "zz" is neither "label" nor a feature of the model'],
+      [{ kind: 'importance', weightColumn: 'nope', rows: 5 }, 'data.sampling.weightColumn "nope" was not pulled'],
+    ] as [StreamableSampling, string][]) {
+      const opts = options(sampling);
+      expect(() => curateWindow(whole, { ...opts, hasEntity: true })).toThrow(message);
+      const { parts, seen } = lazyParts(whole, 30);
+      await expect(curateStagedParts(parts, { ...opts, windowRows: 100, staged: stagedMeta, hasEntity: true })).rejects.toThrow(message);
+      expect(seen.parts).toBe(0);
     }
   });
 
