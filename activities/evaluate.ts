@@ -5,7 +5,7 @@
 import { decodeDataset, type DatasetColumns } from '../datasets/snapshot';
 import { hasBudgetLimits, measureOperationalMetrics, type OperationalMeasurements } from '../evaluation/budgets';
 import { runBehaviouralTests, type BehaviouralResult } from '../evaluation/behavioural';
-import { judgeCandidate } from '../evaluation/gate';
+import { judgeCandidate, type UnloadableChampion } from '../evaluation/gate';
 import { renderReportCardHtml } from '../evaluation/report-card-html';
 import type { ReportCard } from '../evaluation/report-card';
 import { behaviouralTestProblems, durationToMs, type EvaluationSpec } from '../evaluation/spec';
@@ -14,6 +14,7 @@ import { currentChampion } from '../lineage/models';
 import { OnnxModel } from '../ml/onnx-runtime';
 import type { TabularFrame } from '../ml/tabular/encoding';
 import { featureLayout } from '../spec/model-spec';
+import { ArtifactNotFoundError, type ArtifactStore } from '../storage/artifact-store';
 import { FailureType } from '../workflows/failure-types';
 import type { CandidateEvaluation, EvaluateRequest } from '../workflows/types';
 import { elapsedSince, runKey, type ActivityDeps } from './deps';
@@ -41,7 +42,42 @@ function sliceColumnsOf(spec: EvaluationSpec, set: EvaluationSet): SliceColumns 
   return out;
 }
 
-async function judgeOn(set: EvaluationSet, spec: EvaluationSpec, candidate: OnnxModel, candidateBytes: Uint8Array, champion: { model: OnnxModel; id: string } | null, candidateId: string, task: 'binary_classification' | 'regression'): Promise<{ card: ReportCard; notes: string[] }> {
+type ChampionLoad = { model: OnnxModel; id: string } | { unloadable: UnloadableChampion };
+
+/**
+ * The current champion's model. Only a champion whose artifact is missing (ArtifactNotFoundError:
+ * it will not appear by retrying) or corrupt (onnxruntime cannot load it) comes back as
+ * `unloadable`, which the gate judges as a failed comparison, never as "no champion". Any other
+ * error is thrown: a transient store failure (a 503 or a timeout that outlasted the store's own
+ * retries) fails the attempt and Temporal retries the activity; a permanent one (permission denied,
+ * no such bucket) fails the run naming the store's error (failFastOnPermanentStorageErrors).
+ */
+async function loadChampion(store: ArtifactStore, row: { id: string; artifact_uri: string }): Promise<ChampionLoad> {
+  const unloadable = (error: string): ChampionLoad => ({ unloadable: { id: row.id, artifactUri: row.artifact_uri, error } });
+  let bytes: Uint8Array;
+  try {
+    bytes = await store.get(row.artifact_uri);
+  } catch (error) {
+    if (error instanceof ArtifactNotFoundError) return unloadable('not found in the artifact store');
+    throw error;
+  }
+  try {
+    return { model: await OnnxModel.load(bytes), id: row.id };
+  } catch (error) {
+    return unloadable(`onnxruntime cannot load it: ${(error as Error).message}`);
+  }
+}
+
+async function judgeOn(
+  set: EvaluationSet,
+  spec: EvaluationSpec,
+  candidate: OnnxModel,
+  candidateBytes: Uint8Array,
+  champion: { model: OnnxModel; id: string } | null,
+  unloadableChampion: UnloadableChampion | undefined,
+  candidateId: string,
+  task: 'binary_classification' | 'regression',
+): Promise<{ card: ReportCard; notes: string[] }> {
   const notes: string[] = [];
   const framed = frameForModel(candidate, set.columns, set.range);
   if ('missing' in framed) throw badInput(FailureType.SchemaViolation, `the ${set.name} set lacks the candidate's features ${framed.missing.join(', ')}`);
@@ -73,6 +109,7 @@ async function judgeOn(set: EvaluationSet, spec: EvaluationSpec, candidate: Onnx
     budgets,
     candidateId,
     championId: championScores ? champion!.id : undefined,
+    unloadableChampion,
     evaluationSet: { name: set.name, kind: set.kind },
   });
   card.notes.push(...notes);
@@ -119,27 +156,26 @@ export function evaluateActivities(deps: ActivityDeps) {
         await candidate.release();
         throw badInput(FailureType.InvalidSpec, `model "${request.modelName}": ${problems.map((p) => `evaluation.${p}`).join('; ')}`);
       }
-      const championRow = await currentChampion(db, request.modelName);
       let champion: { model: OnnxModel; id: string } | null = null;
-      const notes: string[] = [];
-      if (championRow) {
-        try {
-          champion = { model: await OnnxModel.load(await store.get(championRow.artifact_uri)), id: championRow.id };
-        } catch (error) {
-          notes.push(`champion ${championRow.id} could not be loaded (${(error as Error).message}): judged without a champion`);
-        }
-      }
       try {
+        // Inside the try: a champion that fails to load with a transient error is rethrown, and the
+        // candidate's session is still released.
+        const championRow = await currentChampion(db, request.modelName);
+        let unloadableChampion: UnloadableChampion | undefined;
+        if (championRow) {
+          const loaded = await loadChampion(store, championRow);
+          if ('unloadable' in loaded) unloadableChampion = loaded.unloadable;
+          else champion = loaded;
+        }
         const cards: ReportCard[] = [];
         for (const set of sets) {
           try {
-            cards.push((await judgeOn(set, spec, candidate, candidateBytes, champion, request.candidateLabel ?? 'candidate', task)).card);
+            cards.push((await judgeOn(set, spec, candidate, candidateBytes, champion, unloadableChampion, request.candidateLabel ?? 'candidate', task)).card);
           } catch (error) {
             if (error instanceof SliceSpecError) throw badInput(FailureType.InvalidSpec, `model "${request.modelName}": evaluation.${error.message}`);
             throw error;
           }
         }
-        for (const card of cards) card.notes.push(...notes);
         // The strictest outcome wins: fail anywhere fails; otherwise approval if any card asks for it.
         const decision = cards.some((c) => c.decision === 'fail') ? 'fail' : cards.some((c) => c.decision === 'needs_approval') ? 'needs_approval' : 'pass';
         const reasons = cards.flatMap((c) => (cards.length > 1 ? c.reasons.map((r) => `[${c.evaluationSet.kind}] ${r}`) : c.reasons));

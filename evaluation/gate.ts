@@ -37,6 +37,14 @@ export interface JudgeInput {
   candidate: ArrayLike<number>;
   /** The champion's predictions on the SAME rows, in the same order; absent for a first model. */
   champion?: ArrayLike<number>;
+  /**
+   * A champion exists but its artifact could not be loaded (missing from the store, or corrupt:
+   * onnxruntime cannot load it), so it could not be scored. This is not "no champion": every
+   * comparison the spec asks for (each max_regression rule, the default one on the primary metric
+   * included) cannot be shown to hold and fails, naming the champion, its artifact and the error.
+   * Give it instead of `champion`, never with it.
+   */
+  unloadableChampion?: UnloadableChampion;
   /** Columns to slice by (spec.slices.features and the cohorts' features), one value per row. */
   sliceColumns?: SliceColumns;
   /** Results of the spec's behavioural tests (runBehaviouralTests). */
@@ -51,11 +59,23 @@ export interface JudgeInput {
   now?: Date;
 }
 
+export interface UnloadableChampion {
+  /** The champion's version id, e.g. "ctr@v3". */
+  id: string;
+  /** Its artifact's URI as lineage records it. */
+  artifactUri: string;
+  /** Why it could not be loaded: the store's or onnxruntime's message. */
+  error: string;
+}
+
 export function judgeCandidate(input: JudgeInput): ReportCard {
   const spec = parseEvaluationSpec(input.spec);
   const problems = evaluationSpecProblems(spec, input.task);
   if (problems.length > 0) throw new InvalidEvaluationSpecError(problems);
-  const { task, labels, candidate, champion } = input;
+  const { task, labels, candidate, champion, unloadableChampion } = input;
+  if (champion && unloadableChampion) {
+    throw new Error(`judgeCandidate: champion predictions were given, but unloadableChampion says champion ${unloadableChampion.id} could not be loaded; give one or the other`);
+  }
   if (champion && champion.length !== labels.length) {
     throw new Error(`judgeCandidate: ${labels.length} labels but ${champion.length} champion predictions; score the champion on the same rows`);
   }
@@ -72,7 +92,7 @@ export function judgeCandidate(input: JudgeInput): ReportCard {
   const byName = new Map(metrics.map((row) => [row.name, row]));
 
   checks.push(...floorChecks(spec, byName));
-  checks.push(...regressionChecks(spec, primary.name, byName, champion !== undefined, confidence, notes));
+  checks.push(...regressionChecks(spec, primary.name, byName, champion !== undefined, unloadableChampion, confidence, notes));
   const slices = sliceChecks(input, spec, metricOptions, checks, notes);
   checks.push(...behaviouralChecks(spec, input.behavioural ?? [], notes));
   const budgetChecks = budgetSection(spec, input.budgets, checks, notes);
@@ -159,10 +179,28 @@ function regressionChecks(
   primary: MetricName,
   byName: Map<MetricName, MetricRow>,
   hasChampion: boolean,
+  unloadable: UnloadableChampion | undefined,
   confidence: number,
   notes: string[],
 ): ReportCheck[] {
   const bounds = entries(spec.maxRegression);
+  if (!hasChampion && unloadable) {
+    // A champion serves, but it could not be scored: not a first model. Fail closed, like an
+    // interval that cannot be computed, on every rule a champion would be judged by.
+    const rules: Array<[MetricName, string]> = bounds.map(([metric]) => [metric, '']);
+    if (!spec.maxRegression[primary]) rules.unshift([primary, ' [default rule]']);
+    const what = `champion ${unloadable.id} exists but its artifact ${unloadable.artifactUri} could not be loaded (${unloadable.error})`;
+    notes.push(
+      `${what}: the candidate cannot be compared with it, so ${rules.map(([metric]) => `max_regression.${metric}`).join(', ')} fail (the gate fails closed); ` +
+        'restore the artifact, or replace the champion by one whose artifact loads, then retrain',
+    );
+    return rules.map(([metric, suffix]) => ({
+      rule: `max_regression.${metric}`,
+      category: 'max_regression',
+      status: 'fail',
+      detail: `${what}: the candidate cannot be compared with it, so the bound cannot be shown to hold${suffix}`,
+    }));
+  }
   if (!hasChampion) {
     const skipped = bounds.map(([metric]) => `max_regression.${metric}`);
     notes.push(
@@ -283,6 +321,7 @@ function sliceChecks(input: JudgeInput, spec: EvaluationSpec, metricOptions: Met
   const small = results.filter((s) => !s.gated).map((s) => `${s.key} (${s.rows} rows)`);
   if (small.length > 0) notes.push(`slices below minRows ${minRows}, reported but not gated: ${small.join(', ')}`);
   if (bounds.length === 0) notes.push(`${results.length} slices reported; no slices.maxRegression bounds set, so slices are not gated`);
+  else if (!hasChampion && input.unloadableChampion) notes.push(`champion ${input.unloadableChampion.id} could not be loaded: slice bounds (slices.maxRegression) not judged`);
   else if (!hasChampion) notes.push('no champion: slice bounds (slices.maxRegression) skipped');
   for (const slice of results) {
     if (slice.note && slice.gated && slice.note.includes('undefined')) notes.push(`slice ${slice.key}: ${slice.note}`);

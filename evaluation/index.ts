@@ -28,6 +28,6 @@ export {
   type EvaluationSpec,
   type EvaluationSpecInput,
 } from './spec';
-export { judgeCandidate, type JudgeInput } from './gate';
+export { judgeCandidate, type JudgeInput, type UnloadableChampion } from './gate';
 export { parseReportCard, reportCardSchema, reportCardToJson, REPORT_CARD_SCHEMA_VERSION, type ReportCard } from './report-card';
 export { renderReportCardHtml } from './report-card-html';

@@ -10,6 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { orchestrationActivities, type OrchestrationActivities } from '../../activities';
+import { runKey } from '../../activities/deps';
 import type { ReportCard } from '../../evaluation/report-card';
 import { openLineageDb, type LineageDb } from '../../lineage/db';
 import { insertLabelledExamples } from '../../lineage/labelled-examples';
@@ -20,7 +21,8 @@ import { createRng } from '../../ml/random';
 import type { TabularModel } from '../../ml/tabular/model';
 import type { LabelledExample } from '../../scenarios/ctr-history';
 import { featureLayout, parseModelSpec, type ModelSpec } from '../../spec/model-spec';
-import { openArtifactStore, type ArtifactStore } from '../../storage/artifact-store';
+import { ArtifactStoreError, openArtifactStore, type ArtifactStore } from '../../storage/artifact-store';
+import { isTransientError } from '../../storage/retry';
 import type { CandidateEvaluation, DatasetSnapshot } from '../../workflows/types';
 import { createTestDatabase, type TestDatabase } from '../support/postgres';
 
@@ -190,10 +192,10 @@ describe('evaluateCandidate on a real snapshot and real ONNX artifacts', () => {
     return pipelineRunId;
   }
 
-  async function evaluate(label: string, artifact: Uint8Array, runSpec: ModelSpec = spec): Promise<CandidateEvaluation> {
+  async function evaluate(label: string, artifact: Uint8Array, runSpec: ModelSpec = spec, using: OrchestrationActivities = activities): Promise<CandidateEvaluation> {
     const pipelineRunId = await startRun(label);
     const artifactUri = await store.put(`models/${MODEL}/${label}-${runs}/model.onnx`, artifact);
-    return activities.evaluateCandidate({
+    return using.evaluateCandidate({
       pipelineRunId,
       modelName: MODEL,
       datasetUri: dataset.uri,
@@ -264,10 +266,14 @@ describe('evaluateCandidate on a real snapshot and real ONNX artifacts', () => {
   });
 
   describe('against a champion', () => {
+    const championKey = `models/${MODEL}/v1/model.onnx`;
+    let championUri: string;
+
     beforeAll(async () => {
       const pipelineRunId = await startRun('champion');
       const versionId = `${MODEL}@v1`;
-      const artifactUri = await store.put(`models/${MODEL}/v1/model.onnx`, logistic(MODELS.champion));
+      const artifactUri = await store.put(championKey, logistic(MODELS.champion));
+      championUri = artifactUri;
       await lineage.db
         .insertInto('model_versions')
         .values({
@@ -407,6 +413,99 @@ describe('evaluateCandidate on a real snapshot and real ONNX artifacts', () => {
       expect(failure).toBeInstanceOf(ApplicationFailure);
       expect(failure).toMatchObject({ type: 'InvalidSpec', nonRetryable: true });
       expect((failure as Error).message).toMatch(/^model "[^"]+": evaluation\.slices\.features: "freshness" has more than 50 distinct values; slice a continuous feature with cohorts/);
+    });
+
+    // The champion serves, but its artifact cannot be read or loaded. A missing or corrupt artifact
+    // must not turn into "no champion" (with no floors, that passed the candidate unchecked): every
+    // comparison fails, naming the champion. A transient store error is thrown, for Temporal to retry.
+    describe('a champion whose artifact cannot be loaded', () => {
+      /** Runs fn with the champion's artifact replaced (null: deleted), then puts the real one back. */
+      async function withChampionArtifact<T>(bytes: Uint8Array | null, fn: () => Promise<T>): Promise<T> {
+        const original = await store.get(championUri);
+        if (bytes === null) await store.delete(championUri);
+        else await store.put(championKey, bytes);
+        try {
+          return await fn();
+        } finally {
+          expect(await store.put(championKey, original)).toBe(championUri);
+        }
+      }
+
+      it('deleted: the candidate fails on the (default) comparison rule, whose reason names the champion, its URI and the error', async () => {
+        // The bare spec: no floors, no behavioural tests, no budgets. Judged as "no champion" this
+        // passed with "no thresholds set"; the champion exists, so the comparison it implies fails.
+        const bare = parseModelSpec(modelSpec({}));
+        const result = await withChampionArtifact(null, async () => {
+          expect(await store.exists(championUri)).toBe(false);
+          return evaluate('champion-deleted', logistic(MODELS.better), bare);
+        });
+        expect(result.decision).toBe('fail');
+        expect(result.championId).toBeNull(); // nothing was compared with it
+        expect(failedRules(result)).toEqual(['[backtest] max_regression.auc', '[static] max_regression.auc']);
+        for (const [i, set] of ['backtest', 'static'].entries()) {
+          expect(result.reasons[i]).toBe(
+            `[${set}] max_regression.auc: champion ${MODEL}@v1 exists but its artifact ${championUri} could not be loaded (not found in the artifact store): ` +
+              'the candidate cannot be compared with it, so the bound cannot be shown to hold [default rule]',
+          );
+        }
+        expect(result.notes.join('\n')).not.toMatch(/no champion|judged without a champion|no thresholds set/);
+        const cards = await reportCards(result);
+        expect(cards).toHaveLength(2);
+        for (const card of cards) {
+          expect(card).toMatchObject({ decision: 'fail', hasChampion: false, championId: null });
+          expect(card.checks).toEqual([expect.objectContaining({ rule: 'max_regression.auc', category: 'max_regression', status: 'fail' })]);
+          expect(card.notes.some((n) => n.startsWith(`champion ${MODEL}@v1 exists but its artifact ${championUri} could not be loaded`))).toBe(true);
+        }
+      });
+
+      it('corrupt: every declared comparison fails naming onnxruntime\'s error; slice bounds are not judged; the other rules still run', async () => {
+        const result = await withChampionArtifact(Buffer.from('this is not an ONNX model'), () => evaluate('champion-corrupt', logistic(MODELS.better)));
+        expect(result.decision).toBe('fail');
+        expect(result.championId).toBeNull();
+        expect(failedRules(result)).toEqual(['[backtest] max_regression.auc', '[static] max_regression.auc']);
+        expect(result.reasons[0]).toMatch(
+          new RegExp(`^\\[backtest\\] max_regression\\.auc: champion ${MODEL}@v1 exists but its artifact ${championUri.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} could not be loaded \\(onnxruntime cannot load it: .+\\): the candidate cannot be compared with it, so the bound cannot be shown to hold$`),
+        );
+        const [backtest] = await reportCards(result);
+        // Floors, behavioural tests and budgets were judged, and passed, as for any candidate.
+        expect(backtest.checks.filter((c) => c.status === 'pass').map((c) => c.rule)).toEqual(['floor.auc', 'behavioural.gender_invariant', 'behavioural.fresher_ads_score_higher', 'budget.latency_p50_ms']);
+        expect(backtest.checks.some((c) => c.category === 'slice_bound')).toBe(false);
+        expect(backtest.notes).toContain(`champion ${MODEL}@v1 could not be loaded: slice bounds (slices.maxRegression) not judged`);
+      });
+
+      it('a transient store error on the champion\'s get is thrown (Temporal retries the activity), with no decision and no report card', async () => {
+        let championGets = 0;
+        const outage = new ArtifactStoreError('GCS get of gs://bucket/models/v1/model.onnx failed (HTTP 503) after 5 attempts: Service Unavailable', { status: 503 });
+        // The real store, except that reading the champion's artifact fails the way the GCS store
+        // reports a 503 that outlasted its own retries.
+        const flaky: ArtifactStore = {
+          rootUri: store.rootUri,
+          uriFor: (key) => store.uriFor(key),
+          put: (key, data, opts) => store.put(key, data, opts),
+          exists: (uri) => store.exists(uri),
+          delete: (uri) => store.delete(uri),
+          list: (prefix) => store.list(prefix),
+          get: async (uri) => {
+            if (uri !== championUri) return store.get(uri);
+            championGets += 1;
+            throw outage;
+          },
+        };
+        const flakyActivities = orchestrationActivities({ db: lineage.db, store: flaky });
+        const failure = await evaluate('champion-503', logistic(MODELS.better), spec, flakyActivities).then(
+          (result) => result,
+          (error: unknown) => error,
+        );
+        expect(championGets).toBe(1);
+        // The store's own error, unchanged: not a decision, and not made non-retryable.
+        expect(failure).toBe(outage);
+        expect(failure).not.toBeInstanceOf(ApplicationFailure);
+        expect(isTransientError(failure)).toBe(true);
+        // Nothing was judged: no report card was written for the run.
+        expect(await store.list(`reports/${MODEL}/${runKey(`retrain/${MODEL}/champion-503-${runs}`)}`)).toEqual([]);
+        // The champion itself was fine: the same request with the real store compares against it.
+        expect((await evaluate('champion-back', logistic(MODELS.better))).championId).toBe(`${MODEL}@v1`);
+      });
     });
   });
 });

@@ -1,5 +1,6 @@
 // End to end on the real stack: Temporal dev server, PostgreSQL (fresh database), file:// artifact
-// store. Runs the retrain DAG, then checks lineage, the artifact, and that onnxruntime-node's
+// store. Runs the retrain DAG, then checks lineage, the snapshot (no validation row earlier than a
+// training row), the artifact, and that onnxruntime-node's
 // predictions for the promoted model match the TypeScript forward pass — both with the weights read
 // back from the ONNX file and with the trainer's own float64 weights from its final checkpoint, so
 // an export that wrote wrong weights cannot pass.
@@ -7,6 +8,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { tableFromIPC } from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRetrain } from '../../client/retrain';
 import { openLineageDb, type LineageDb } from '../../lineage/db';
@@ -69,6 +71,35 @@ describe('retrain DAG on Temporal + PostgreSQL + file:// store', () => {
     expect(dataset.window_end.toISOString()).toBe(HISTORY_END.toISOString());
     expect(await store.exists(dataset.uri)).toBe(true);
     expect(await store.exists(dataset.uri.replace(/data\.arrow$/, 'manifest.json'))).toBe(true);
+
+    // No leakage in the snapshot the promoted version trained and was validated on: read its Arrow
+    // IPC file with apache-arrow itself (not the project's decoder). Every validation row (split 1)
+    // is strictly later than every training row (split 0), as the manifest says.
+    expect(version.dataset_id).toBe(dataset.id);
+    const manifest = JSON.parse((await store.get(dataset.uri.replace(/data\.arrow$/, 'manifest.json'))).toString('utf8')) as { trainRows: number; validationRows: number; validationStartsAt: string };
+    const snapshot = tableFromIPC(await store.get(dataset.uri));
+    expect(snapshot.numRows).toBe(dataset.row_count);
+    const eventTimes = snapshot.getChild('event_time_ms')!.toArray() as Float64Array;
+    const split = snapshot.getChild('split')!.toArray() as Int8Array;
+    let latestTrain = -Infinity;
+    let earliestValidation = Infinity;
+    let trainRows = 0;
+    let validationRows = 0;
+    for (let i = 0; i < snapshot.numRows; i++) {
+      expect([0, 1], `row ${i}: split ${split[i]}`).toContain(split[i]);
+      if (split[i] === 0) {
+        trainRows += 1;
+        latestTrain = Math.max(latestTrain, eventTimes[i]);
+      } else {
+        validationRows += 1;
+        earliestValidation = Math.min(earliestValidation, eventTimes[i]);
+      }
+    }
+    expect([trainRows, validationRows]).toEqual([manifest.trainRows, manifest.validationRows]);
+    expect(trainRows).toBeGreaterThan(0);
+    expect(validationRows).toBeGreaterThan(0);
+    expect(earliestValidation, `earliest validation row ${new Date(earliestValidation).toISOString()} vs latest training row ${new Date(latestTrain).toISOString()}`).toBeGreaterThan(latestTrain);
+    expect(new Date(earliestValidation).toISOString()).toBe(manifest.validationStartsAt);
 
     const evaluation = await db.selectFrom('evaluations').selectAll().where('version_id', '=', 'ctr@v1').executeTakeFirstOrThrow();
     expect(evaluation.decision).toBe('pass');

@@ -1,5 +1,6 @@
-// The PyTorch reference trainer (trainers/pytorch) on CPU: through the training activity's body, its
-// ONNX export serves through onnxruntime-node with predictions equal to torch's own (1e-5), and a
+// The PyTorch reference trainer (trainers/pytorch) on the host's device (cuda:0 when torch sees a
+// GPU, else CPU): through the training activity's body, its ONNX export serves through
+// onnxruntime-node with predictions equal to torch's own on CPU (1e-5), and a
 // stateful run continues from the parent's weights: its loss before the first step equals the
 // parent's ONNX model's loss on the same rows, computed here with onnxruntime-node. Then through
 // Temporal: the retrain DAG on a real dev server with the project's workers, trainCandidate on the
@@ -37,6 +38,13 @@ const ROOT = path.join(__dirname, '..', '..');
 const PYTHON = path.join(ROOT, '.tools', 'venv', 'bin', 'python');
 const TRAINER_ENV = { PYTHONPATH: path.join(ROOT, 'trainers', 'pytorch') };
 const torchCheck = spawnSync(PYTHON, ['-c', 'import torch, onnx; print(torch.__version__)'], { encoding: 'utf8' });
+/**
+ * The device the trainer must report: cuda:0 (the first GPU CUDA_VISIBLE_DEVICES leaves visible)
+ * when torch on this host sees CUDA, cpu otherwise. Asked of torch itself, in the environment the
+ * trainer inherits, so the expectation holds on CPU-only and CUDA hosts alike.
+ */
+const torchCuda = spawnSync(PYTHON, ['-c', 'import torch; print(torch.cuda.is_available())'], { encoding: 'utf8' });
+const EXPECTED_DEVICE = torchCuda.stdout.trim() === 'True' ? 'cuda:0' : 'cpu';
 
 type Progress = Extract<TrainerEvent, { event: 'progress' }>;
 
@@ -99,7 +107,7 @@ function requireTorch(): void {
   );
 }
 
-describe('PyTorch reference trainer (CPU)', () => {
+describe(`PyTorch reference trainer (${EXPECTED_DEVICE})`, () => {
   it('trains through the activity, exports ONNX that onnxruntime-node serves like torch, and warm-starts from the parent\'s weights', async () => {
     requireTorch();
     const store = openArtifactStore(pathToFileURL(mkdtempSync(path.join(tmpdir(), 'flywheel-torch-'))).toString());
@@ -113,14 +121,14 @@ describe('PyTorch reference trainer (CPU)', () => {
     });
     const events: TrainerEvent[] = [];
     const result = await trainWithTrainerProcess({ store }, { pipelineRunId: 'retrain/ctr/torch', modelName: 'ctr', datasetUri, spec }, { onEvent: (e) => events.push(e) });
-    expect(result.device).toBe('cpu');
+    expect(result.device).toBe(EXPECTED_DEVICE);
     expect(result.trainer).toBe('command');
     expect(result.epochs).toBe(4);
     expect(result.samplesSeen).toBe(4 * 4800);
     expect(result.checkpointUri).toMatch(/checkpoint\.pt$/);
     const progress = events.filter((e): e is Progress => e.event === 'progress' && e.epoch > 0);
     const cpuPerEpoch = progress.map((e) => (e as { cpuSeconds?: number }).cpuSeconds ?? e.seconds ?? 0);
-    console.log(`torch CPU (torch ${torchCheck.stdout.trim()}): ${progress.length} epochs of 4800 rows, seconds per epoch ${cpuPerEpoch.map((s) => s.toFixed(3)).join(', ')}`);
+    console.log(`torch on ${result.device} (torch ${torchCheck.stdout.trim()}): ${progress.length} epochs of 4800 rows, seconds per epoch ${cpuPerEpoch.map((s) => s.toFixed(3)).join(', ')}`);
 
     const bytes = await store.get(result.artifactUri);
     const info = readOnnxMetadata(bytes);
@@ -227,7 +235,7 @@ describe('PyTorch reference trainer (CPU)', () => {
       const completed = events.find((e) => String(e.activityTaskCompletedEventAttributes?.scheduledEventId ?? '') === String(scheduled[0].eventId));
       expect(completed).toBeDefined();
       const trained = defaultPayloadConverter.fromPayload<TrainedCandidateV2>(completed!.activityTaskCompletedEventAttributes!.result!.payloads![0]);
-      expect(trained).toMatchObject({ trainer: 'command', device: 'cpu', mode: 'stateless', init: 'fresh', attempt: 1, epochs: expect.any(Number) });
+      expect(trained).toMatchObject({ trainer: 'command', device: EXPECTED_DEVICE, mode: 'stateless', init: 'fresh', attempt: 1, epochs: expect.any(Number) });
       expect(trained.checkpointUri).toMatch(/checkpoint\.pt$/);
       console.log(`torch through Temporal: ${trained.epochs} epochs (best ${trained.bestEpoch}, ${trained.stopReason}), ${trained.samplesSeen} samples on ${trained.device} in ${trained.elapsedMs.toFixed(0)} ms; backtest auc ${outcome.metrics.auc?.toFixed(4)}`);
 

@@ -37,7 +37,22 @@ interface StoredFigure {
   note: unknown;
 }
 
-const results = JSON.parse(readFileSync(RESULTS_JSON, 'utf8')) as { machine?: unknown; versions?: unknown; figures?: StoredFigure[] };
+interface StoredSuite {
+  ids: unknown;
+  quick: unknown;
+  ok: unknown;
+}
+
+const results = JSON.parse(readFileSync(RESULTS_JSON, 'utf8')) as { machine?: unknown; versions?: unknown; figures?: StoredFigure[]; suites?: Record<string, StoredSuite> };
+
+/** The size a figure's note says it was measured on (pattern's first group, e.g. "pulling 2000000 rows"); commas allowed. */
+function countInNote(id: string, pattern: RegExp): number {
+  const figure = (results.figures ?? []).find((f) => f.id === id);
+  expect(figure, `${id} missing from bench/results.json`).toBeDefined();
+  const match = pattern.exec(String(figure!.note));
+  expect(match, `${id}: the note does not state the size it was measured on (${pattern}): ${String(figure!.note)}`).not.toBeNull();
+  return Number(match![1].replace(/,/g, ''));
+}
 
 describe(`bench/results.json (${path.relative(process.cwd(), RESULTS_JSON)})`, () => {
   it('has the machine and the versions the figures were measured on', () => {
@@ -72,6 +87,22 @@ describe(`bench/results.json (${path.relative(process.cwd(), RESULTS_JSON)})`, (
       expect(Number.isInteger(f.runs) && (f.runs as number) >= 1, `${id}: runs ${String(f.runs)}`).toBe(true);
       expect(typeof f.note, `${id}: note`).toBe('string');
     }
+  });
+
+  it('meets issue 11\'s bounds on the data figures, measured at full size by a full (not quick) run of the data suite', () => {
+    // bench/suites/data.ts: a quick run pulls 200,000 rows and labels 100,000 predictions.
+    const data = results.suites?.data;
+    expect(data, 'bench/results.json has no record of the data suite').toBeDefined();
+    expect(data).toMatchObject({ quick: false, ok: true });
+    expect(data!.ids).toEqual(expect.arrayContaining(['label_rows_per_s', 'pull_rss_growth_mb']));
+
+    const pull = (results.figures ?? []).find((f) => f.id === 'pull_rss_growth_mb')!;
+    expect(pull.unit).toBe('MB');
+    expect(pull.value as number, 'pull_rss_growth_mb: worker RSS growth while pulling must stay under 300 MB').toBeLessThan(300);
+    expect(countInNote('pull_rss_growth_mb', /pulling ([\d,]+) rows/)).toBe(2_000_000);
+
+    expect((results.figures ?? []).find((f) => f.id === 'label_rows_per_s')!.unit).toBe('rows/s');
+    expect(countInNote('label_rows_per_s', /^([\d,]+) logged predictions/)).toBe(1_000_000);
   });
 
   it('has no figure id twice', () => {

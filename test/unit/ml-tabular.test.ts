@@ -1,6 +1,7 @@
-// Built-in tabular trainers: correct gradients, learning on known problems, determinism, exact
-// resume, warm starts that continue from the parent's function (loss before the first step equals
-// the parent's), function-preserving re-standardisation, vocabularies, and clear refusals.
+// Built-in tabular trainers: correct gradients, learning on known problems (with Adam and with plain
+// SGD), early stopping that returns the best epoch's weights, determinism, exact resume, warm starts
+// that continue from the parent's function (loss before the first step equals the parent's),
+// function-preserving re-standardisation, vocabularies, and clear refusals.
 import { describe, expect, it } from 'vitest';
 import { createMatrix } from '../../ml/dataset-matrix';
 import { auc } from '../../ml/metrics';
@@ -32,6 +33,50 @@ function xorData(rows: number, seed: number) {
     const b = rng.normal();
     X.data.set([10 + 3 * a, -2 + 0.5 * b], i * 2);
     y[i] = a * b > 0 ? 1 : 0;
+  }
+  return { frame: frameOf(X), y };
+}
+
+/**
+ * 20 features of N(0, 1) noise, of which only x0 carries signal (P(y = 1) = sigmoid(1.5 x0)): with
+ * few training rows a wide MLP first learns x0, then fits the noise, so validation loss falls for a
+ * few epochs and then rises.
+ */
+function overfittableData(rows: number, seed: number, features = 20) {
+  const rng = createRng(seed);
+  const X = createMatrix(Array.from({ length: features }, (_, j) => `x${j}`), rows);
+  const y = new Float64Array(rows);
+  for (let i = 0; i < rows; i++) {
+    for (let j = 0; j < features; j++) X.data[i * features + j] = rng.normal();
+    y[i] = rng.next() < 1 / (1 + Math.exp(-1.5 * X.data[i * features])) ? 1 : 0;
+  }
+  return { frame: frameOf(X), y };
+}
+
+/** Two concentric rings (radius 1 and 3, class 0 inside): separable, but not by a line. */
+function ringsData(rows: number, seed: number) {
+  const rng = createRng(seed);
+  const X = createMatrix(['a', 'b'], rows);
+  const y = new Float64Array(rows);
+  for (let i = 0; i < rows; i++) {
+    const k = rng.nextInt(2);
+    const r = (k === 0 ? 1 : 3) + 0.15 * rng.normal();
+    const t = rng.next() * 2 * Math.PI;
+    X.data.set([r * Math.cos(t), r * Math.sin(t)], i * 2);
+    y[i] = k;
+  }
+  return { frame: frameOf(X), y };
+}
+
+/** Three well-separated Gaussian blobs, one per class. */
+function blobsData(rows: number, seed: number) {
+  const rng = createRng(seed);
+  const X = createMatrix(['u', 'v'], rows);
+  const y = new Float64Array(rows);
+  for (let i = 0; i < rows; i++) {
+    const k = rng.nextInt(3);
+    y[i] = k;
+    X.data.set([[0, 4, -4][k] + 0.7 * rng.normal(), [4, -3, -3][k] + 0.7 * rng.normal()], i * 2);
   }
   return { frame: frameOf(X), y };
 }
@@ -150,6 +195,64 @@ describe('trainTabular', () => {
     expect(resumed.history).toEqual(full.history);
     expect(resumed.samplesSeen).toBe(full.samplesSeen);
     expect(resumed.bestEpoch).toBe(full.bestEpoch);
+  });
+});
+
+describe('trainTabular early stopping', () => {
+  const tr = overfittableData(80, 1);
+  const va = overfittableData(1000, 101);
+  const data = { train: tr.frame, trainLabels: tr.y, validation: { frame: va.frame, labels: va.y }, categorical: [] };
+  const settings = { kind: 'mlp' as const, task: 'binary_classification' as const, hiddenLayers: [64], epochs: 200, learningRate: 0.01, batchSize: 16, seed: 1 };
+
+  it('stops `patience` epochs after the best validation epoch, long before max epochs, and returns the best epoch\'s weights', () => {
+    const patience = 5;
+    const result = trainTabular(data, { ...settings, patience });
+    const validationLosses = result.history.map((r) => r.validationLoss!);
+    const last = result.history[result.history.length - 1].epoch;
+    const best = result.history.find((r) => r.epoch === result.bestEpoch)!;
+
+    expect(result.stopReason).toBe('early_stopping');
+    expect(last).toBeLessThan(settings.epochs);
+    expect(result.samplesSeen).toBe(last * tr.y.length); // it really ran only `last` epochs
+    // Validation improved at first (the best is not the starting point), then never again.
+    expect(result.bestEpoch).toBeGreaterThan(0);
+    expect(best.validationLoss).toBe(Math.min(...validationLosses));
+    expect(last).toBe(result.bestEpoch + patience);
+    for (const r of result.history.filter((h) => h.epoch > result.bestEpoch)) expect(r.validationLoss!).toBeGreaterThanOrEqual(best.validationLoss!);
+    // The returned model is the best epoch's, not the last epoch's: its validation loss is the best one.
+    const returnedLoss = tabularLoss(result.model, va.frame, va.y);
+    expect(Math.abs(returnedLoss - best.validationLoss!)).toBeLessThan(1e-12);
+    expect(validationLosses[validationLosses.length - 1] - returnedLoss).toBeGreaterThan(0.01);
+  });
+
+  it('with early stopping off (patience 0) the same run trains every epoch', () => {
+    const result = trainTabular(data, { ...settings, epochs: 30, patience: 0 });
+    expect(result.stopReason).toBe('epochs');
+    expect(result.history.map((r) => r.epoch)).toEqual(Array.from({ length: 31 }, (_, e) => e));
+  });
+});
+
+describe('trainTabular with plain SGD (optimizer: sgd)', () => {
+  it('softmax regression: the loss falls far below the start and it separates three classes on held-out rows', () => {
+    const tr = blobsData(1500, 1);
+    const te = blobsData(600, 2);
+    const result = trainTabular({ train: tr.frame, trainLabels: tr.y, categorical: [] }, { kind: 'softmax_regression', task: 'multiclass', optimizer: 'sgd', learningRate: 0.1, epochs: 10 });
+    expect(result.optimizer).toEqual({ kind: 'sgd' });
+    expect(result.stopReason).toBe('epochs');
+    const start = result.history[0].trainLoss;
+    expect(start).toBeCloseTo(Math.log(3), 1); // zero weights, prior bias: about ln 3 on balanced classes
+    expect(result.history[result.history.length - 1].trainLoss).toBeLessThan(0.2 * start);
+    expect(accuracy(predictTabular(result.model, te.frame), te.y, 3)).toBeGreaterThan(0.9); // chance is 1/3
+  });
+
+  it('an MLP: the loss falls far below the start and it separates two rings (not linearly separable) on held-out rows', () => {
+    const tr = ringsData(2000, 3);
+    const te = ringsData(800, 4);
+    const result = trainTabular({ train: tr.frame, trainLabels: tr.y, categorical: [] }, { kind: 'mlp', task: 'binary_classification', hiddenLayers: [16, 8], optimizer: 'sgd', learningRate: 0.05, epochs: 30, seed: 1 });
+    expect(result.optimizer).toEqual({ kind: 'sgd' });
+    const start = result.history[0].trainLoss;
+    expect(result.history[result.history.length - 1].trainLoss).toBeLessThan(0.2 * start);
+    expect(accuracy(predictTabular(result.model, te.frame), te.y)).toBeGreaterThan(0.9); // chance is 1/2
   });
 });
 
