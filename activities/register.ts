@@ -1,14 +1,24 @@
 // DAG steps "register" and "promote": writes the candidate version and its evaluation to lineage,
-// then either makes it the champion (ending the previous champion's deployment) or marks it
-// rejected. Every write is keyed by the pipeline run, so a retry finds its own rows.
+// then either makes it the champion (a routing change through lineage/routing.ts that ends the
+// previous champion's deployment with a reason) or marks it rejected. Every write is keyed by the
+// pipeline run, so a retry finds its own rows.
 import type { Kysely, Transaction } from 'kysely';
+import { applyRoutingChange, RoutingError } from '../lineage/routing';
 import type { Database } from '../lineage/schema';
 import type { PromotionRequest, RegisteredVersion, RegisterRequest } from '../workflows/types';
 import { nextVersionNumbers } from '../lifecycle/training-plan';
 import { elapsedSince, type ActivityDeps } from './deps';
 import { markStep } from './pipeline-run';
 
-/** Serialises version numbering and promotion per model across concurrent runs. */
+/** Tries at a direct promotion when another routing change keeps replacing the champion meanwhile. */
+const PROMOTION_ATTEMPTS = 5;
+
+/** The routing change key of a retrain run's direct promotion (the pipeline run id is the workflow id). */
+export function promotionChangeKey(pipelineRunId: string): string {
+  return `promote/${pipelineRunId}`;
+}
+
+/** Serialises version numbering per model across concurrent runs (applyRoutingChange takes the same lock for promotions). */
 async function lockModel(trx: Transaction<Database>, modelName: string): Promise<void> {
   await trx.selectFrom('models').select('name').where('name', '=', modelName).forUpdate().executeTakeFirstOrThrow();
 }
@@ -84,39 +94,50 @@ export function registerActivities(deps: ActivityDeps) {
       });
     },
 
+    /**
+     * The DAG's direct promotion (no staged rollout): one routing change through lineage/routing.ts,
+     * so the deployment history has its routing_changes row and the retired champion's row says why
+     * it ended. Keyed by the pipeline run (the retrain workflow id): a retried activity finds its
+     * change and writes nothing. A new champion also ends every other active route of the model
+     * (canary, shadow, A/B, interleaving): they were compared against the old champion; a rollout
+     * that owned them sees its routes gone and ends as superseded.
+     */
     async promoteToChampion(request: PromotionRequest): Promise<{ previousChampion: string | null; elapsedMs: number }> {
       const started = performance.now();
       await markStep(deps, request.pipelineRunId, 'promote');
-      return db.transaction().execute(async (trx) => {
-        await lockModel(trx, request.modelName);
-        const current = await trx
+      const changeKey = promotionChangeKey(request.pipelineRunId);
+      for (let attempt = 1; ; attempt++) {
+        const done = await db.selectFrom('routing_changes').select('detail').where('model_name', '=', request.modelName).where('change_key', '=', changeKey).executeTakeFirst();
+        if (done) return { previousChampion: (done.detail as { from?: string | null }).from ?? null, elapsedMs: elapsedSince(started) };
+        const current = await db
           .selectFrom('deployments')
-          .select(['id', 'version_id'])
+          .select('version_id')
           .where('model_name', '=', request.modelName)
           .where('mode', '=', 'champion')
           .where('ended_at', 'is', null)
           .executeTakeFirst();
-        if (current?.version_id === request.versionId) return { previousChampion: null, elapsedMs: elapsedSince(started) };
-        const now = new Date();
-        if (current) {
-          await trx.updateTable('deployments').set({ ended_at: now }).where('id', '=', current.id).execute();
-          await trx.updateTable('model_versions').set({ status: 'retired' }).where('id', '=', current.version_id).execute();
+        const from = current?.version_id ?? null;
+        if (from === request.versionId) return { previousChampion: null, elapsedMs: elapsedSince(started) };
+        try {
+          const applied = await applyRoutingChange(db, {
+            model: request.modelName,
+            changeKey,
+            kind: 'promote',
+            reason: `retrain ${request.pipelineRunId} promoted ${request.versionId}${from ? ` over ${from}` : ''}${request.reason ? `: ${request.reason}` : ''}`,
+            pipelineRunId: request.pipelineRunId,
+            end: [{}],
+            start: [{ versionId: request.versionId, mode: 'champion', trafficPercent: 100 }],
+            statuses: [...(from ? [{ versionId: from, status: 'retired' as const, onlyFrom: ['champion' as const] }] : []), { versionId: request.versionId, status: 'champion' }],
+            // The champion read above must still be the one serving when the change commits; if
+            // another change got there first, read again and replace that one (last promotion wins).
+            expectChampion: from,
+            detail: { from, to: request.versionId, pipelineRunId: request.pipelineRunId },
+          });
+          if (applied.applied) return { previousChampion: from, elapsedMs: elapsedSince(started) };
+        } catch (error) {
+          if (!(error instanceof RoutingError && error.code === 'conflict') || attempt >= PROMOTION_ATTEMPTS) throw error;
         }
-        await trx
-          .insertInto('deployments')
-          .values({
-            model_name: request.modelName,
-            version_id: request.versionId,
-            mode: 'champion',
-            traffic_percent: 100,
-            reason: request.reason,
-            pipeline_run_id: request.pipelineRunId,
-            started_at: now,
-          })
-          .execute();
-        await trx.updateTable('model_versions').set({ status: 'champion' }).where('id', '=', request.versionId).execute();
-        return { previousChampion: current?.version_id ?? null, elapsedMs: elapsedSince(started) };
-      });
+      }
     },
 
     async recordApproval(request: { pipelineRunId: string; versionId: string; decision: { approve: boolean; by: string; comment?: string } }): Promise<void> {

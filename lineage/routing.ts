@@ -123,6 +123,8 @@ export interface RoutingChange {
   kind: string;
   reason: string;
   rolloutId?: string | null;
+  /** The retrain run behind the change (the DAG's direct promotion): recorded on the rows it starts. */
+  pipelineRunId?: string | null;
   end?: RouteSelector[];
   start?: NewRoute[];
   /** Version status updates made in the same transaction (onlyFrom: apply only from these statuses). */
@@ -186,7 +188,7 @@ export async function applyRoutingChange(db: Kysely<Database>, change: RoutingCh
           mode: route.mode,
           traffic_percent: route.trafficPercent,
           reason: change.reason,
-          pipeline_run_id: null,
+          pipeline_run_id: change.pipelineRunId ?? null,
           started_at: now,
           rollout_id: change.rolloutId ?? null,
           arm: route.arm ?? null,

@@ -4,7 +4,9 @@
 // predictions/s and p50/p99 latency; runs alternate between no shadow and one shadow version
 // mirroring every request. Both sides are published (serving_* without the shadow,
 // serving_shadow_* with it), and shadow_p99_ratio is p99 with the shadow over p99 without it in
-// the adjacent run. Needs the local PostgreSQL (TEST_PG_ADMIN_URL, default 127.0.0.1:5432).
+// the adjacent run. The shadow scores off the request path (after the reply is sent, from a bounded
+// queue: serving/shadow-runner.ts) but on the same CPU, so on 2 cores the ratio is above 1
+// (1.2–1.8 measured; bench/README.md). Needs the local PostgreSQL (TEST_PG_ADMIN_URL, default 127.0.0.1:5432).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import http from 'node:http';
@@ -82,9 +84,10 @@ export async function run(options: { quick: boolean; log: (line: string) => void
   try {
     await seedChampion(lineage.db, store, 'bench', 'fair');
     await registerVersion(lineage.db, store, 'bench', 'v2', 'good');
-    // The 4 loopback clients share one rate-limit bucket (one peer address); the default 5,000/s
-    // (serving/rate-limit.ts) is above this machine's ~2,000/s, but a faster host would be capped by
-    // it: the figure is the server's capacity, so the limit is off here explicitly.
+    // The 4 loopback clients share one rate-limit bucket (one peer address); the default 20,000/s
+    // per client (DEFAULT_RATE_LIMIT in serving/rate-limit.ts, bursts of 40,000) is above what they
+    // reach on this 2-core machine (~6,500/s median, up to ~8,500/s idle), but a faster host could be
+    // capped by it: the figure is the server's capacity, so the limit is off here explicitly.
     const server = await startServerProcess({ ...process.env, FLYWHEEL_SERVE_RATE_LIMIT: 'off', DATABASE_URL: database.url, FLYWHEEL_ARTIFACT_ROOT: artifactRoot, FLYWHEEL_SERVE_PORT: '0', FLYWHEEL_SERVE_HOST: '127.0.0.1' });
     child = server.child;
     options.log(`serving: server process on ${server.url}, logging to PostgreSQL; ${CLIENTS} closed-loop clients, ${seconds} s per run, ${runs} runs each without and with a shadow`);

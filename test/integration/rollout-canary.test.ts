@@ -2,11 +2,14 @@
 // server, and the drifting-data simulator (scenarios/simulator.ts, its CTR task) as traffic: its
 // requests' features and its own click draws): a better candidate goes shadow → canary
 // 10/50/100% → champion; a broken one is rolled back automatically during its first canary step,
-// with all traffic back on the champion, the reason recorded, and no user request failing.
+// with all traffic back on the champion, the reason recorded, and no user request failing. The
+// other guardrails act end to end too: a candidate whose ONNX graph fails on every request is rolled
+// back by the error-rate guardrail within the first look or two, its failures bounded to that step.
 import path from 'node:path';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodeOnnxModel, OnnxGraphBuilder, TensorDataType } from '../../ml/onnx';
 import { routingHistory, whoServed } from '../../lineage/routing';
 import { startRollout } from '../../serving/rollout-control';
 import { createAgent, postJson, registerVersion, runPredictTraffic, seedSimulatorChampion, SIMULATOR_SERVED_FEATURES, SIMULATOR_WEIGHTS, type PredictResponseBody, type TrafficStats } from '../support/traffic';
@@ -30,6 +33,25 @@ const FAST = {
 };
 
 const FEATURES = { ad_relevance: 0.1, user_ctr_7d: 0.2, position: 3, hour_sin: 0.4 };
+
+/**
+ * A candidate that loads and validates like any other (same inputs, Flywheel's feature metadata) but
+ * whose graph fails at run time on every request: it reshapes the [N, 4] features to [3, -1].
+ */
+function failingOnnx(): Uint8Array {
+  const graph = new OnnxGraphBuilder('flywheel_broken_candidate');
+  const features = graph.input('features', TensorDataType.FLOAT, ['N', SIMULATOR_SERVED_FEATURES.length]);
+  const shape = graph.int64Initializer('impossible_shape', [2], [3, -1]);
+  graph.node('Sigmoid', [graph.node('Reshape', [features, shape], ['reshaped'])], ['probability']);
+  graph.output('probability', TensorDataType.FLOAT, ['N', 1]);
+  return encodeOnnxModel(graph.build(), {
+    irVersion: 7,
+    opsetVersion: 13,
+    producerName: 'flywheel-test',
+    producerVersion: '0',
+    metadata: { 'flywheel.model_kind': 'logistic_regression', 'flywheel.feature_names': JSON.stringify(SIMULATOR_SERVED_FEATURES) },
+  });
+}
 
 /** Starts the rollout and replays the simulator's CTR users on the server (bounded) until it ends. */
 async function rolloutUnderSimulator(stack: RolloutStack, candidate: string, rollout: unknown, seed: number) {
@@ -170,5 +192,55 @@ describe('staged rollout: shadow → canary → champion, and automatic rollback
     agent.destroy();
     expect([...served]).toEqual(['ctr@v2']);
     console.log(`bad candidate: rolled back in ${run.wallMs} ms after ${traffic.versions['ctr@v3']} candidate requests: ${run.result.reason}`);
+  });
+
+  it('rolls back a candidate that fails requests on the error-rate guardrail, within the first step', async () => {
+    await registerVersion(stack.lineage.db, stack.store, 'ctr', 'v4', SIMULATOR_WEIGHTS.good);
+    const broken = await stack.store.put('models/ctr/v4/broken.onnx', failingOnnx());
+    await stack.lineage.db.updateTable('model_versions').set({ artifact_uri: broken }).where('id', '=', 'ctr@v4').execute();
+    const run = await rolloutUnderSimulator(stack, 'ctr@v4', { ...FAST, phases: [canary] }, 11);
+    const traffic = run.traffic;
+    expect(run.result.outcome, run.result.reason).toBe('rolled_back');
+    // The reason names the guardrail that breached; no label was needed (the metric was never judged).
+    expect(run.result.reason).toMatch(/^canary guardrail breached at 10%: error rate candidate 1 \((\d+)\/\1\) vs champion 0; limit 0\.01$/);
+    expect(run.result.history.map((h) => [h.kind, h.trafficPercent, h.result])).toEqual([['canary', 10, 'failed']]);
+    expect(run.result.champion).toBe('ctr@v2');
+    // Only the canary's units saw failures, and only until the rollback: the champion's never failed.
+    expect(traffic.versions['ctr@v4'] ?? 0).toBe(0);
+    expect(traffic.statuses[500]).toBeGreaterThan(0);
+    expect(traffic.statuses[500]).toBeLessThan(traffic.sent * 0.2);
+    for (const failure of traffic.failures) {
+      expect(failure).toMatchObject({ status: 500, body: { error: { code: 'inference_failed', message: expect.stringContaining('version ctr@v4 of "ctr" failed to score the request') } } });
+    }
+
+    const { db } = stack.lineage;
+    expect((await db.selectFrom('model_versions').select('status').where('id', '=', 'ctr@v4').executeTakeFirstOrThrow()).status).toBe('rolled_back');
+    const active = await db.selectFrom('deployments').select(['version_id', 'mode']).where('model_name', '=', 'ctr').where('ended_at', 'is', null).execute();
+    expect(active).toEqual([{ version_id: 'ctr@v2', mode: 'champion' }]);
+    const canaryRow = await db.selectFrom('deployments').selectAll().where('version_id', '=', 'ctr@v4').executeTakeFirstOrThrow();
+    expect(canaryRow).toMatchObject({ mode: 'canary', traffic_percent: 10 });
+    expect(canaryRow.end_reason).toMatch(/canary guardrail breached at 10%: error rate candidate 1 /);
+    const record = await db.selectFrom('rollouts').selectAll().where('candidate_version_id', '=', 'ctr@v4').executeTakeFirstOrThrow();
+    expect(record).toMatchObject({ status: 'rolled_back', phase: 'canary:10%' });
+    const change = await db.selectFrom('routing_changes').selectAll().where('kind', '=', 'rollback').where('rollout_id', '=', record.id).executeTakeFirstOrThrow();
+    expect(change.reason).toMatch(/canary guardrail breached at 10%: error rate/);
+    const checks = (change.detail as { checks: Array<{ name: string; status: string; observed: number | null }> }).checks;
+    expect(checks.filter((c) => c.status === 'breach').map((c) => c.name)).toEqual(['error_rate']);
+    expect(checks.find((c) => c.name === 'error_rate')?.observed).toBe(1);
+    // Units that were in the canary are served by the champion again.
+    await new Promise((r) => setTimeout(r, 300));
+    const agent = createAgent();
+    const served = new Set<string>();
+    for (let u = 0; u < 100; u++) {
+      const res = await postJson<PredictResponseBody>(agent, stack.server.url, '/predict', { model: 'ctr', unitId: `u${u}`, features: FEATURES });
+      served.add(`${res.status} ${res.body.version}`);
+    }
+    agent.destroy();
+    expect([...served]).toEqual(['200 ctr@v2']);
+    // Every failure is in the prediction log against the candidate, with the runtime's error.
+    const logged = await db.selectFrom('prediction_log').select(['prediction', 'prediction_detail']).where('version_id', '=', 'ctr@v4').execute();
+    expect(logged.length).toBe(traffic.statuses[500]);
+    expect(logged.every((r) => r.prediction === null && /cannot be reshaped/.test(String((r.prediction_detail as { error?: string }).error)))).toBe(true);
+    console.log(`failing candidate: rolled back in ${run.wallMs} ms after ${traffic.statuses[500]} failed requests of ${traffic.sent}: ${run.result.reason}`);
   });
 });

@@ -1,10 +1,13 @@
 // Operators steering rollouts on the real stack: query the state, pause (the step holds), resume,
 // approve (the step advances at once), abort (everything back on the champion); a manual approval
 // gate; cancellation cleans up; continue-as-new on long rollouts keeps progress; bad requests fail
-// fast with the field named; and rolling the champion back to the previous one at any time.
+// fast with the field named; rolling the champion back to the previous one at any time; and a
+// champion change made outside a running canary (a champion rollback, the retrain DAG's direct
+// promotion) supersedes the rollout, leaving only the new champion on the routes.
 import { WorkflowFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rollbackToPreviousChampion, RoutingError } from '../../lineage/routing';
+import { registerActivities } from '../../activities/register';
+import { readRoutingAt, rollbackToPreviousChampion, routingHistory, RoutingError, whoServed } from '../../lineage/routing';
 import { abortRollout, approveRollout, getRolloutState, pauseRollout, resumeRollout, startRollout, type RolloutHandle } from '../../serving/rollout-control';
 import type { RolloutState } from '../../workflows/rollout';
 import { ROLLOUT_TEST_QUEUE, rolloutUnderTraffic, startRolloutStack, type RolloutStack } from '../support/rollout-stack';
@@ -176,5 +179,76 @@ describe('operating rollouts', () => {
     const res = await postJson<PredictResponseBody>(agent, stack.server.url, '/predict', { model: 'ops', unitId: 'x', features: FEATURES });
     agent.destroy();
     expect(res.body.version).toBe('ops@v1');
+  });
+
+  it('a champion change during a canary (direct promotion, champion rollback) supersedes the rollout', async () => {
+    const { db } = stack.lineage;
+    for (const v of ['v8', 'v9', 'v10']) await registerVersion(db, stack.store, 'ops', v, 'good');
+    const activeRoutes = () => db.selectFrom('deployments').select(['version_id', 'mode']).where('model_name', '=', 'ops').where('ended_at', 'is', null).orderBy('id').execute();
+    /** Polls the server until every unit gets `version` as champion (it follows the table by NOTIFY). */
+    const servedBy = async (version: string) => {
+      const agent = createAgent();
+      try {
+        for (const deadline = Date.now() + 10_000; ; ) {
+          const versions = new Set<string>();
+          for (let u = 0; u < 60; u++) {
+            const res = await postJson<PredictResponseBody>(agent, stack.server.url, '/predict', { model: 'ops', unitId: `u${u}`, features: FEATURES });
+            versions.add(`${res.status} ${res.body.version} ${res.body.mode}`);
+          }
+          if (versions.size === 1 && versions.has(`200 ${version} champion`)) return;
+          if (Date.now() > deadline) throw new Error(`the server still serves ${[...versions].join(', ')}`);
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      } finally {
+        agent.destroy();
+      }
+    };
+    // The champion is ops@v1 again (the test above rolled back to it).
+    expect(await activeRoutes()).toEqual([{ version_id: 'ops@v1', mode: 'champion' }]);
+
+    // 1. The retrain DAG promotes ops@v9 directly while ops@v8's canary runs against ops@v1.
+    const run9 = (await db.selectFrom('model_versions').select('pipeline_run_id').where('id', '=', 'ops@v9').executeTakeFirstOrThrow()).pipeline_run_id;
+    let duringCanary = new Date(0);
+    const first = await rolloutUnderTraffic(stack, { model: 'ops', candidate: 'ops@v8', rollout: slowCanary }, { kind: 'predict', seed: 8 }, async (handle) => {
+      await until(handle, (s) => s.position?.trafficPercent === 10 && s.checks >= 1);
+      duringCanary = new Date();
+      await registerActivities({ db, store: stack.store }).promoteToChampion({ pipelineRunId: run9, modelName: 'ops', versionId: 'ops@v9', reason: 'retrain without a rollout section' });
+    });
+    expect(first.result.outcome, first.result.reason).toBe('superseded');
+    expect(first.result.reason).toMatch(/the candidate's routes were ended outside this rollout .* during canary step 10%/);
+    expect(first.result.history.map((h) => [h.trafficPercent, h.result])).toEqual([[10, 'aborted']]);
+    expect((first.traffic as TrafficStats).failures).toEqual([]);
+    expect(await activeRoutes()).toEqual([{ version_id: 'ops@v9', mode: 'champion' }]);
+    const canary8 = (await routingHistory(db, 'ops')).filter((h) => h.versionId === 'ops@v8');
+    expect(canary8.map((h) => [h.mode, h.trafficPercent, h.endedAt !== null])).toEqual([['canary', 10, true]]);
+    expect(canary8[0].endReason).toMatch(new RegExp(`^retrain ${run9} promoted ops@v9 over ops@v1`));
+    expect(await db.selectFrom('rollouts').select(['status', 'phase']).where('candidate_version_id', '=', 'ops@v8').executeTakeFirstOrThrow()).toMatchObject({ status: 'superseded', phase: 'canary:10%' });
+    // Superseded, not judged: the candidate keeps its status (it may be rolled out again against the new champion).
+    const statuses = async () => Object.fromEntries((await db.selectFrom('model_versions').select(['id', 'status']).where('id', 'in', ['ops@v1', 'ops@v8', 'ops@v9', 'ops@v10']).execute()).map((r) => [r.id, r.status]));
+    expect(await statuses()).toEqual({ 'ops@v1': 'retired', 'ops@v8': 'candidate', 'ops@v9': 'champion', 'ops@v10': 'candidate' });
+    // Who served: canary units got ops@v8 during the canary, everyone gets ops@v9 now.
+    const units = await Promise.all(Array.from({ length: 100 }, (_, u) => whoServed(db, 'ops', `u${u}`, duringCanary)));
+    expect(new Set(units.map((a) => a.routed?.versionId))).toEqual(new Set(['ops@v1', 'ops@v8']));
+    expect(units.filter((a) => a.routed?.mode === 'canary').every((a) => a.routed?.versionId === 'ops@v8')).toBe(true);
+    expect(await readRoutingAt(db, 'ops', new Date())).toMatchObject({ champion: { versionId: 'ops@v9' }, canary: null, shadows: [], ab: null });
+    await servedBy('ops@v9');
+
+    // 2. An operator rolls the champion back while ops@v10's canary runs against ops@v9.
+    const second = await rolloutUnderTraffic(stack, { model: 'ops', candidate: 'ops@v10', rollout: slowCanary }, { kind: 'predict', seed: 10 }, async (handle) => {
+      await until(handle, (s) => s.position?.trafficPercent === 10 && s.checks >= 1);
+      expect(await rollbackToPreviousChampion(db, 'ops', 'incident 46: checkout errors')).toMatchObject({ from: 'ops@v9', to: 'ops@v1' });
+    });
+    expect(second.result.outcome, second.result.reason).toBe('superseded');
+    expect((second.traffic as TrafficStats).failures).toEqual([]);
+    expect(await activeRoutes()).toEqual([{ version_id: 'ops@v1', mode: 'champion' }]);
+    const canary10 = (await routingHistory(db, 'ops')).filter((h) => h.versionId === 'ops@v10');
+    expect(canary10).toHaveLength(1);
+    expect(canary10[0]).toMatchObject({ mode: 'canary', endReason: 'rollback to previous champion ops@v1: incident 46: checkout errors' });
+    expect((await db.selectFrom('rollouts').select('status').where('candidate_version_id', '=', 'ops@v10').executeTakeFirstOrThrow()).status).toBe('superseded');
+    expect(await statuses()).toEqual({ 'ops@v1': 'champion', 'ops@v8': 'candidate', 'ops@v9': 'rolled_back', 'ops@v10': 'candidate' });
+    // The superseded rollouts wrote no rollback of their own: their routes were ended by the change that replaced the champion.
+    const changes = await db.selectFrom('routing_changes').select(['kind', 'rollout_id']).where('model_name', '=', 'ops').where('kind', '=', 'rollback').execute();
+    expect(changes.filter((c) => c.rollout_id?.includes('ops@v8') || c.rollout_id?.includes('ops@v10'))).toEqual([]);
+    await servedBy('ops@v1');
   });
 });
