@@ -4,7 +4,7 @@
 // test/support/slow-trainer-main.ts); SIGTERM lands while it runs. The worker must stop polling,
 // let that activity finish (ActivityTaskCompleted on its first attempt, after the signal; no
 // failure, timeout or retry), log "flywheel worker stopped" and exit 0, under the default grace
-// period. A second worker then picks the run up and finishes it.
+// period. A second worker then picks the run up, finishes it, and stops on SIGINT (Ctrl-C) the same way.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -201,9 +201,10 @@ describe('worker process: graceful shutdown on SIGTERM', () => {
       expect(final.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'trainCandidate')).toHaveLength(1);
       expect(final.some((e) => e.activityTaskFailedEventAttributes || e.activityTaskTimedOutEventAttributes)).toBe(false);
     } finally {
-      if (second.child.exitCode === null) second.child.kill('SIGTERM');
+      // Ctrl-C in a terminal: SIGINT stops a worker the same way SIGTERM does.
+      if (second.child.exitCode === null) second.child.kill('SIGINT');
     }
-    const secondExit = await within('the idle second worker to exit', second.exited, 60_000, second.log);
+    const secondExit = await within('the idle second worker to exit on SIGINT', second.exited, 60_000, second.log);
     expect(secondExit).toMatchObject({ code: 0, signal: null });
     expect(second.log()).toContain('flywheel worker stopped');
   });
