@@ -2,18 +2,17 @@
 // history (time since training, new labelled volume, the champion's recent performance, feature
 // drift of the latest rows against the champion's training snapshot) and says
 // whether a retrain is already running. The continual workflow decides what to do with it.
+// Performance and drift are measured by monitoring (activities/monitoring.ts), which also stores
+// each check's window signals in monitoring_signals, so the continual checks build the time series.
 import { sql } from 'kysely';
-import { createMatrix } from '../ml/dataset-matrix';
-import { accuracy, auc, logLoss } from '../ml/metrics';
-import { OnnxModel } from '../ml/onnx-runtime';
-import { performanceSignal, timeSignal, volumeSignal, type TriggerSignal } from '../lifecycle/triggers';
+import { timeSignal, volumeSignal, type TriggerSignal } from '../lifecycle/triggers';
 import { currentChampion } from '../lineage/models';
-import { featureLayout, parseModelSpec } from '../spec/model-spec';
+import { parseModelSpec } from '../spec/model-spec';
 import { parseDurationMs } from '../spec/data-spec';
 import { FailureType } from '../workflows/failure-types';
 import type { ActivityDeps } from './deps';
 import { badInput } from './failures';
-import { evaluateDriftTrigger } from './monitoring';
+import { evaluateDriftTrigger, evaluatePerformanceTrigger } from './monitoring';
 
 export interface TriggerCheckRequest {
   modelName: string;
@@ -32,32 +31,8 @@ export interface TriggerCheck {
   signals: TriggerSignal[];
 }
 
-const METRICS: Record<string, (y: ArrayLike<number>, p: ArrayLike<number>) => number> = { auc, accuracy, log_loss: logLoss };
-
 export function triggerActivities(deps: ActivityDeps) {
-  const { db, store } = deps;
-
-  async function championMetric(modelName: string, artifactUri: string, numeric: string[], since: Date, metric: string, windowRows: number): Promise<{ value: number | null; rows: number }> {
-    const rows = await db
-      .selectFrom('labelled_examples')
-      .select(['features', 'label'])
-      .where('model_name', '=', modelName)
-      .where('event_time', '>', since)
-      .orderBy('event_time', 'desc')
-      .limit(windowRows)
-      .execute();
-    const labels = rows.map((r) => r.label);
-    if (rows.length < 50 || new Set(labels).size < 2) return { value: null, rows: rows.length };
-    const data = new Float64Array(rows.length * numeric.length);
-    rows.forEach((row, i) => numeric.forEach((name, j) => (data[i * numeric.length + j] = Number((row.features as Record<string, unknown>)[name]))));
-    const model = await OnnxModel.load(await store.get(artifactUri));
-    try {
-      const p = await model.predictProba(createMatrix(numeric, rows.length, data));
-      return { value: METRICS[metric](labels, p), rows: rows.length };
-    } finally {
-      await model.release();
-    }
-  }
+  const { db } = deps;
 
   return {
     async evaluateTriggers(request: TriggerCheckRequest): Promise<TriggerCheck> {
@@ -90,9 +65,15 @@ export function triggerActivities(deps: ActivityDeps) {
         signals.push(volumeSignal(Number(counted.n), trainedRows, triggers.volume));
       }
       if (triggers?.performance && champion) {
-        const numeric = featureLayout(spec.features).numeric;
-        const { value, rows } = await championMetric(request.modelName, champion.artifact_uri, numeric, since, triggers.performance.metric, triggers.performance.windowRows);
-        signals.push(performanceSignal(triggers.performance.metric, value, triggers.performance.bound, rows));
+        signals.push(
+          await evaluatePerformanceTrigger(deps, {
+            modelName: request.modelName,
+            spec,
+            nowIso: request.nowIso,
+            champion: { id: champion.id, artifactUri: champion.artifact_uri, highWaterMark: since },
+            rule: triggers.performance,
+          }),
+        );
       }
       if (triggers?.drift) signals.push(await evaluateDriftTrigger(deps, { modelName: request.modelName, spec, nowIso: request.nowIso, rule: triggers.drift }));
       return {

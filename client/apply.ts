@@ -1,5 +1,6 @@
-// Applying a model spec: validate it (dependency cycles included), store it in lineage, and
-// reconcile Temporal with its stage. The same spec applied twice changes nothing.
+// Applying a model spec: validate it (dependency cycles included), reconcile Temporal with its stage
+// and store it in lineage, all or nothing: when Temporal refuses (unreachable, a schedule it
+// rejects), the stored spec and Temporal stay as they were. The same spec applied twice changes nothing.
 import type { Client } from '@temporalio/client';
 import type { Kysely } from 'kysely';
 import { findCycle } from '../lifecycle/dependencies';
@@ -20,7 +21,26 @@ export async function applyModel(client: Client, db: Kysely<Database>, input: un
   graph.set(spec.name, spec.dependsOn);
   const cycle = findCycle(graph);
   if (cycle) throw new InvalidSpecError([`dependsOn: dependency cycle ${cycle.join(' → ')}; remove one of these edges`]);
-  const stored = await applyModelSpec(db, spec);
-  const temporal = await reconcileModel(client, stored.spec);
-  return { ...stored, temporal };
+
+  const before = await db.selectFrom('models').select(['spec', 'spec_hash', 'stage', 'updated_at']).where('name', '=', spec.name).executeTakeFirst();
+  let stored: ApplyResult | undefined;
+  // reconcileModel stores the spec (commit) between the schedule and the continual workflow, whose
+  // first check reads the stored stage, and undoes every step, this store included, when a later one fails.
+  const temporal = await reconcileModel(client, spec, {
+    commit: async () => {
+      stored = await applyModelSpec(db, spec);
+    },
+    rollback: async () => {
+      if (!stored || stored.outcome === 'unchanged') return;
+      if (!before) await db.deleteFrom('models').where('name', '=', spec.name).execute();
+      else {
+        await db
+          .updateTable('models')
+          .set({ spec: JSON.stringify(before.spec), spec_hash: before.spec_hash, stage: before.stage, updated_at: before.updated_at })
+          .where('name', '=', spec.name)
+          .execute();
+      }
+    },
+  });
+  return { ...stored!, temporal };
 }

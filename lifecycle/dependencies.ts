@@ -54,3 +54,38 @@ export function dependantsInOrder(graph: DependencyGraph, model: string): string
   }
   return order;
 }
+
+/** What the cascade needs to know about a dependant. */
+export interface DependantInfo {
+  stage: number;
+  /** Stage 4 only: its continual workflow retrains on an upstream signal (continual.triggers.upstream). */
+  followsUpstream: boolean;
+}
+
+export interface CascadeStep {
+  name: string;
+  stage: number;
+}
+
+/**
+ * The dependants a new champion of `model` acts on now, upstream first: stage 1-3 ones are retrained
+ * in order, stage-4 ones are signalled (their continual workflow retrains when cooldown and budget
+ * allow). A dependant downstream of a signalled stage-4 model that follows upstream champions is
+ * left out: that model retrains asynchronously and its own promotion cascades to everything below
+ * it, so retraining the dependant now would fit it to the stage-4 model's old champion and then
+ * retrain it again. A stage-4 model with the upstream trigger off is signalled but will not
+ * retrain, so it defers nothing.
+ */
+export function cascadePlan(graph: DependencyGraph, model: string, info: (name: string) => DependantInfo): CascadeStep[] {
+  const ordered = dependantsInOrder(graph, model);
+  const affected = new Set(ordered);
+  // Dependants whose retrain comes from a stage-4 model's cascade (their own or an upstream's).
+  const leftToCascade = new Set<string>();
+  const plan: CascadeStep[] = [];
+  for (const name of ordered) {
+    const waits = (graph.get(name) ?? []).some((upstream) => affected.has(upstream) && (leftToCascade.has(upstream) || (info(upstream).stage === 4 && info(upstream).followsUpstream)));
+    if (waits) leftToCascade.add(name);
+    else plan.push({ name, stage: info(name).stage });
+  }
+  return plan;
+}

@@ -37,7 +37,8 @@ export function volumeSignal(newRows: number, lastTrainingRows: number, rule: { 
   };
 }
 
-const LOWER_IS_BETTER = new Set(['log_loss']);
+/** Error metrics fire when above the bound; every other metric (auc, accuracy) when below it. */
+const LOWER_IS_BETTER = new Set(['log_loss', 'mae', 'rmse']);
 
 export function performanceSignal(metric: string, value: number | null, bound: number, rows: number): TriggerSignal {
   if (value === null || Number.isNaN(value)) {

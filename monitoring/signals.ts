@@ -58,7 +58,7 @@ function statisticsDetail(signal: DriftSignal): Record<string, unknown> {
     return { ksStatistic: s.ks.statistic, ksPValue: s.ks.pValue, wasserstein: s.wasserstein, normalizedWasserstein: s.normalizedWasserstein, referenceMean: s.referenceMean, currentMean: s.currentMean };
   }
   const s = signal.statistics;
-  return { js: s.jsDistance, linf: s.linf, chi2PValue: s.chiSquare.pValue, unseenShare: s.unseenShare, unseenCategories: s.unseenCategories, topChanges: s.topChanges.slice(0, 5) };
+  return { js: s.jsDistance, linf: s.linf, l1: s.l1, chi2PValue: s.chiSquare.pValue, unseenShare: s.unseenShare, unseenCategories: s.unseenCategories, topChanges: s.topChanges.slice(0, 5) };
 }
 
 /** A drift signal as a stored row; `muted` (a reason) keeps it from firing. */
@@ -289,10 +289,49 @@ export function driftTriggerSignal(report: DriftReport | null, threshold: number
   };
 }
 
-/** The stage-4 performance signal from a window's whole-window performance row of `metric`. */
+/**
+ * The rows the stage-4 drift trigger stores for its window, consistent with the signal it returns:
+ * a feature_drift row per compared feature (as monitoring stores them), a no_values row (never
+ * fired: the trigger leaves such a feature out) per feature a window has no values of, and the
+ * drift_share row carrying the trigger's own value, threshold and decision.
+ */
+export function driftTriggerRows(
+  report: DriftReport | null,
+  trigger: TriggerSignal,
+  windows: { nRef: number; nCur: number },
+  missing: ReadonlyArray<{ feature: DriftFeature; nRef: number; nCur: number }>,
+): SignalRow[] {
+  const rows: SignalRow[] = [];
+  for (const s of report?.signals ?? []) if (s.source === 'feature') rows.push(driftRow(s, 'feature_drift', ''));
+  for (const m of missing) rows.push(emptyFeatureRow(m.feature, '', m.nRef, m.nCur, 'not compared by the drift trigger'));
+  rows.push({
+    kind: 'drift_share',
+    feature: '',
+    slice: '',
+    statistic: 'share',
+    value: trigger.value,
+    threshold: trigger.threshold,
+    firesWhen: 'at_least',
+    fired: trigger.fired,
+    nRef: windows.nRef,
+    nCur: windows.nCur,
+    detail: { drifted: report?.firedFeatures ?? [], features: report?.signals.filter((s) => s.source === 'feature').length ?? 0, trigger: trigger.detail },
+  });
+  return rows;
+}
+
+/**
+ * The stage-4 performance signal from a window's whole-window performance row of `metric`. The
+ * row's direction decides: a higher-is-better metric fires below its threshold ("min"), an error
+ * metric above it ("max").
+ */
 export function performanceTriggerSignal(signals: readonly SignalRow[], metric: string, context: string): TriggerSignal {
   const row = signals.find((s) => s.kind === 'performance' && s.slice === '' && s.statistic === metric);
-  if (!row || row.value === null) return { kind: 'performance', fired: false, value: null, threshold: row?.threshold ?? null, detail: `${metric}: no labelled rows with scores yet; ${context}` };
+  if (!row) return { kind: 'performance', fired: false, value: null, threshold: null, detail: `${metric}: no labelled rows with scores yet; ${context}` };
+  if (row.value === null) {
+    const why = metric === 'auc' ? ' (AUC needs both classes among the labels)' : '';
+    return { kind: 'performance', fired: false, value: null, threshold: row.threshold, detail: `${metric} is undefined on the ${row.nCur} labelled rows${why}; ${context}` };
+  }
   const op = row.firesWhen === 'above' ? 'max' : 'min';
   return {
     kind: 'performance',

@@ -393,3 +393,33 @@ function decide(
     reason,
   };
 }
+
+/** Policy entries that are not input features: the model's output (scores), random projections of the numeric inputs. */
+const NUMERIC_NON_FEATURE = /^(prediction|projection:\d+)$/;
+
+/**
+ * Checks a policy against the model it monitors: every entry of `features` names one of the
+ * model's features (or prediction, label, projection:<i>), and a method set for an entry fits its
+ * kind (the label is categorical for a classifier, numeric for a regressor). Returns
+ * [path inside the policy, message] per problem, so a spec or a request can name the field.
+ */
+export function driftPolicyProblems(
+  policy: DriftPolicy,
+  features: ReadonlyArray<{ name: string; type: FeatureKind }>,
+  task: 'binary_classification' | 'regression' | 'multiclass' = 'binary_classification',
+): Array<[string[], string]> {
+  const problems: Array<[string[], string]> = [];
+  const kinds = new Map(features.map((f) => [f.name, f.type]));
+  for (const [name, rule] of Object.entries(policy.features ?? {})) {
+    const kind: FeatureKind | undefined =
+      kinds.get(name) ?? (NUMERIC_NON_FEATURE.test(name) ? 'numeric' : name === 'label' ? (task === 'regression' ? 'numeric' : 'categorical') : undefined);
+    if (kind === undefined) {
+      problems.push([['features', name], `no feature "${name}" in the model (features: ${[...kinds.keys()].join(', ')}; also prediction, label, projection:<i>)`]);
+      continue;
+    }
+    if (rule.method && !METHODS_BY_KIND[kind].includes(rule.method)) {
+      problems.push([['features', name, 'method'], `"${name}" is ${kind}: use one of ${METHODS_BY_KIND[kind].join(', ')}`]);
+    }
+  }
+  return problems;
+}

@@ -2,7 +2,18 @@
 // model, stage 4 one long-running continual workflow. Applying the same spec twice changes nothing.
 // Alongside, once per client: the deployment-wide `artifact-sweep` Schedule (schedules/sweep.ts).
 import { createHash } from 'node:crypto';
-import { type Client, ScheduleNotFoundError, type ScheduleOptions, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
+import {
+  type Client,
+  type ScheduleDescription,
+  type ScheduleHandle,
+  ScheduleNotFoundError,
+  type ScheduleOptions,
+  type ScheduleOptionsStartWorkflowAction,
+  type ScheduleUpdateOptions,
+  type Workflow,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+} from '@temporalio/client';
 import type { ModelSpec } from '../spec/model-spec';
 import { parseDurationMs } from '../spec/data-spec';
 import { MaturityStage, ModelName, TriggerReason } from '../workflows/search-attributes';
@@ -68,53 +79,53 @@ function scheduleHash(spec: ModelSpec): string {
   return createHash('sha256').update(JSON.stringify({ schedule: spec.schedule, stage: spec.stage })).digest('hex');
 }
 
-async function reconcileSchedule(client: Client, spec: ModelSpec): Promise<ReconcileOutcome> {
-  const handle = client.schedule.getHandle(scheduleIdFor(spec.name));
-  let existingHash: string | undefined | null = null;
-  try {
-    const description = await handle.describe();
-    existingHash = String(description.memo?.[HASH_MEMO_KEY] ?? '');
-  } catch (error) {
-    if (!(error instanceof ScheduleNotFoundError)) throw error;
-  }
-  const wanted = spec.stage === 2 || spec.stage === 3;
-  if (!wanted) {
-    if (existingHash === null) return 'none';
-    await handle.delete();
-    return 'removed';
-  }
-  const hash = scheduleHash(spec);
-  if (existingHash === hash) return 'unchanged';
-  const options = desiredSchedule(spec);
-  if (existingHash === null) {
-    await client.schedule.create({ ...options, memo: { [HASH_MEMO_KEY]: hash } });
-    return 'created';
-  }
-  // The memo cannot be updated in place, so a changed schedule is replaced.
-  await handle.delete();
-  await client.schedule.create({ ...options, memo: { [HASH_MEMO_KEY]: hash } });
-  return 'updated';
+/**
+ * The spec hash a schedule was made from. It rides in the action's memo, which an in-place update
+ * can change (the schedule's own memo cannot be updated); schedules created before that carry it
+ * in the schedule memo.
+ */
+function hashOf(description: ScheduleDescription): string {
+  const action = description.action.type === 'startWorkflow' ? description.action.memo?.[HASH_MEMO_KEY] : undefined;
+  return String(action ?? description.memo?.[HASH_MEMO_KEY] ?? '');
 }
 
-async function reconcileContinual(client: Client, spec: ModelSpec): Promise<ReconcileResult['continual']> {
-  const workflowId = continualWorkflowIdFor(spec.name);
-  const handle = client.workflow.getHandle(workflowId);
-  let running = false;
+/** desiredSchedule as ScheduleHandle.update takes it, the hash in the action's memo. */
+function scheduleUpdate(spec: ModelSpec, hash: string): ScheduleUpdateOptions<ScheduleOptionsStartWorkflowAction<Workflow>> {
+  const options = desiredSchedule(spec);
+  const action = options.action as ScheduleOptionsStartWorkflowAction<Workflow>;
+  return { spec: options.spec, action: { ...action, memo: { ...action.memo, [HASH_MEMO_KEY]: hash } }, policies: options.policies, state: { paused: options.state?.paused, note: options.state?.note } };
+}
+
+/** Describes a schedule; null when there is none. */
+async function describeSchedule(handle: ScheduleHandle): Promise<ScheduleDescription | null> {
   try {
-    running = (await handle.describe()).status.name === 'RUNNING';
+    return await handle.describe();
   } catch (error) {
-    if (!(error instanceof WorkflowNotFoundError)) throw error;
+    if (error instanceof ScheduleNotFoundError) return null;
+    throw error;
   }
-  if (spec.stage !== 4) {
-    if (!running) return 'none';
-    await handle.cancel();
-    return 'stopped';
+}
+
+/**
+ * The model's continual workflow: running, stopping (a cancel was requested, by an apply before
+ * continual workflows were terminated, and it has not closed yet: it still describes as RUNNING), or none.
+ */
+async function continualStatus(client: Client, workflowId: string): Promise<'running' | 'stopping' | 'none'> {
+  try {
+    const description = await client.workflow.getHandle(workflowId).describe();
+    if (description.status.name !== 'RUNNING') return 'none';
+    return description.raw.workflowExtendedInfo?.cancelRequested ? 'stopping' : 'running';
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) return 'none';
+    throw error;
   }
-  if (running) return 'running';
+}
+
+async function startContinual(client: Client, spec: ModelSpec): Promise<void> {
   try {
     await client.workflow.start('continualLearningWorkflow', {
       taskQueue: ORCHESTRATION_QUEUE,
-      workflowId,
+      workflowId: continualWorkflowIdFor(spec.name),
       args: [{ modelName: spec.name }],
       workflowIdConflictPolicy: 'USE_EXISTING',
       typedSearchAttributes: [
@@ -126,12 +137,86 @@ async function reconcileContinual(client: Client, spec: ModelSpec): Promise<Reco
   } catch (error) {
     if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
   }
-  return 'started';
 }
 
-export async function reconcileModel(client: Client, spec: ModelSpec): Promise<ReconcileResult> {
-  const schedule = await reconcileSchedule(client, spec);
-  const continual = await reconcileContinual(client, spec);
+/** Terminates the continual workflow (at once, unlike a cancel, so a quick 4 → x → 4 finds it closed). */
+async function stopContinual(client: Client, model: string, reason: string): Promise<void> {
+  try {
+    await client.workflow.getHandle(continualWorkflowIdFor(model)).terminate(reason);
+  } catch (error) {
+    // It closed on its own meanwhile (its check saw the new stage): stopped all the same.
+    if (!(error instanceof WorkflowNotFoundError)) throw error;
+  }
+}
+
+export interface ReconcileHooks {
+  /**
+   * Stores the spec. Called once the schedule is in place and before a continual workflow starts
+   * (its first check reads the stored stage); whatever Temporal changes precede it are undone when
+   * it throws.
+   */
+  commit?: () => Promise<void>;
+  /** Undoes commit when a later step fails. */
+  rollback?: () => Promise<void>;
+}
+
+/**
+ * Makes Temporal match a model's spec, all or nothing: every change is undone (best effort, in
+ * reverse) when a later one fails, and the error is rethrown. The order keeps undoing cheap and the
+ * world consistent: reads first (an unreachable Temporal changes nothing), then a schedule created or
+ * updated in place, then `commit`, then a continual workflow started, and removals last.
+ */
+export async function reconcileModel(client: Client, spec: ModelSpec, hooks: ReconcileHooks = {}): Promise<ReconcileResult> {
+  const scheduleId = scheduleIdFor(spec.name);
+  const continualWorkflowId = continualWorkflowIdFor(spec.name);
+  const handle = client.schedule.getHandle(scheduleId);
   await ensureSweepSchedule(client);
-  return { schedule, continual, scheduleId: scheduleIdFor(spec.name), continualWorkflowId: continualWorkflowIdFor(spec.name) };
+  const existing = await describeSchedule(handle);
+  const continualNow = await continualStatus(client, continualWorkflowId);
+
+  const undo: Array<() => Promise<unknown>> = [];
+  try {
+    let schedule: ReconcileOutcome;
+    const wanted = spec.stage === 2 || spec.stage === 3;
+    const hash = scheduleHash(spec);
+    if (!wanted) schedule = existing ? 'removed' : 'none';
+    else if (existing && hashOf(existing) === hash) schedule = 'unchanged';
+    else if (existing) {
+      // In place: a refused update leaves the old schedule, and its run history stays.
+      await handle.update(() => scheduleUpdate(spec, hash));
+      undo.push(() => handle.update(() => existing as unknown as ScheduleUpdateOptions<ScheduleOptionsStartWorkflowAction<Workflow>>));
+      schedule = 'updated';
+    } else {
+      const options = desiredSchedule(spec);
+      await client.schedule.create({ ...options, action: scheduleUpdate(spec, hash).action, memo: { [HASH_MEMO_KEY]: hash } });
+      undo.push(() => handle.delete());
+      schedule = 'created';
+    }
+
+    if (hooks.commit) {
+      await hooks.commit();
+      if (hooks.rollback) undo.push(hooks.rollback);
+    }
+
+    let continual: ReconcileResult['continual'] = 'none';
+    if (spec.stage === 4 && continualNow === 'running') continual = 'running';
+    else if (spec.stage === 4) {
+      // A stopping run would end soon after: replace it, so the model is never left without one.
+      if (continualNow === 'stopping') await stopContinual(client, spec.name, `flywheel models apply: ${spec.name} is at stage 4 again; replacing the cancelled run`);
+      await startContinual(client, spec);
+      undo.push(() => stopContinual(client, spec.name, 'flywheel models apply failed: its continual workflow is undone'));
+      continual = 'started';
+    } else if (continualNow !== 'none') {
+      await stopContinual(client, spec.name, `flywheel models apply: ${spec.name} moved to stage ${spec.stage}`);
+      if (continualNow === 'running') undo.push(() => startContinual(client, spec));
+      continual = 'stopped';
+    }
+    if (schedule === 'removed') await handle.delete();
+    return { schedule, continual, scheduleId, continualWorkflowId };
+  } catch (error) {
+    for (const step of undo.reverse()) {
+      await step().catch(() => undefined);
+    }
+    throw error;
+  }
 }

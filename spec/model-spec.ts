@@ -8,6 +8,7 @@ import { featureLayout } from './feature-layout';
 import { rolloutSpecSchema } from '../serving/rollout-spec';
 import { checkLifecycle, lifecycleFields } from './lifecycle-spec';
 import { formatIssuePath } from './issue-path';
+import { checkMonitoring, monitoringSpecSchema } from '../monitoring/monitoring-spec';
 
 const identifier = z
   .string()
@@ -107,7 +108,11 @@ export const modelSpecSchema = z
     name: identifier,
     description: z.string().max(2000).optional(),
     task: z.enum(['binary_classification', 'regression', 'multiclass']).default('binary_classification'),
-    stage: z.union([z.literal(1), z.literal(2), z.literal(3), z.literal(4)]).default(1),
+    stage: z
+      .union([z.literal(1), z.literal(2), z.literal(3), z.literal(4)], {
+        error: 'stage must be 1, 2, 3 or 4 (1 manual, 2 scheduled, 3 scheduled and stateful, 4 continual), e.g. "stage": 2 with a schedule',
+      })
+      .default(1),
     features: z
       .array(featureSpecSchema)
       .min(1, 'declare at least one feature')
@@ -129,6 +134,8 @@ export const modelSpecSchema = z
     evaluation: evaluationSpecSchema.default(evaluationSpecSchema.parse({})),
     /** Staged rollout after the offline gate: shadow, canary, A/B or interleaving (serving/rollout-spec.ts). Unset: promote directly. */
     rollout: rolloutSpecSchema.optional(),
+    /** Monitoring: the drift policy (per-feature thresholds) and default window (monitoring/monitoring-spec.ts). Unset: defaults. */
+    monitoring: monitoringSpecSchema.optional(),
     // Stage settings: schedule (2, 3), stateful recalibration (3, 4), continual triggers (4), dependsOn.
     ...lifecycleFields,
   })
@@ -136,6 +143,7 @@ export const modelSpecSchema = z
   // Checks across the data/labels sections and task/features (data-spec.ts).
   .superRefine((spec, ctx) => checkDataSections(spec, ctx))
   .superRefine((spec, ctx) => checkLifecycle(spec, ctx))
+  .superRefine((spec, ctx) => checkMonitoring(spec, ctx))
   .superRefine((spec, ctx) => {
     if (spec.task === 'multiclass') {
       ctx.addIssue({ code: 'custom', path: ['task'], message: 'multiclass: the trainers support it (softmax_regression, mlp) but the offline gate does not yet; use binary_classification or regression' });

@@ -1,11 +1,12 @@
 // `flywheel drift <reference> <current> [--json] [--features a,b] [--policy policy.json]`: the
 // monitoring drift statistics on two CSV / Parquet / Arrow files, printed as the drift table (or
 // JSON). Exits 0 with the report whether or not drift was found; a file or column problem is one
-// line on stderr and exit 1. Also `flywheel monitor <model>`: one monitoring window computed now
-// against the lineage database and artifact store (the computeMonitoring activity, in process).
+// line on stderr and exit 1. Also `flywheel monitor <model> [--window] [--policy policy.json]`: one
+// monitoring window computed now against the lineage database and artifact store (the
+// computeMonitoring activity, in process); window and policy default to the spec's monitoring section.
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { monitoringActivities, type MonitoringSummary } from '../../activities/monitoring';
+import { DEFAULT_MONITORING_WINDOW, monitoringActivities, type MonitoringSummary } from '../../activities/monitoring';
 import { readTableFile } from '../../datasets/table-files';
 import { loadConfig } from '../../infra/config';
 import { openLineageDb } from '../../lineage/db';
@@ -55,12 +56,15 @@ function parseReferenceWindow(value: string | undefined): { start: string; end: 
   return { start, end };
 }
 
+const POLICY_SOURCE: Record<MonitoringSummary['policySource'], string> = { request: 'the --policy file', spec: "the spec's monitoring.drift", default: 'the defaults' };
+
 function describeSummary(s: MonitoringSummary): string {
   const lines = [
     `${s.modelName}: window ${s.window.start} → ${s.window.end} (${s.window.rows} rows, ${s.window.labelledRows} labelled) vs ${s.reference.description}`,
     ...s.triggerSignals.map((t) => `  ${t.kind.padEnd(12)} ${t.fired ? 'FIRED' : 'quiet'}  ${t.detail}`),
     s.fired.length ? `  fired: ${s.fired.join('; ')}` : '  nothing fired',
     ...s.notes.map((n) => `  note: ${n}`),
+    ...(s.policySource === 'default' ? [] : [`  drift policy: ${POLICY_SOURCE[s.policySource]}`]),
     `  ${s.signalsStored} signals stored in series ${s.series}${s.reportUri ? `; report ${s.reportUri}` : ''}`,
   ];
   return lines.join('\n');
@@ -70,13 +74,15 @@ export function registerDriftCommands(program: Command): void {
   program
     .command('monitor <model>')
     .description('compute one monitoring window now: drift of features, predictions and labels, performance on labelled rows, per slice; stored as a time series with an HTML report')
-    .option('--window <window>', 'the latest N served rows ("2000") or a duration ("1d", "6h")', '1d')
+    .option('--window <window>', `the latest N served rows ("2000") or a duration ("1d", "6h"); default: the spec's monitoring.window, else ${DEFAULT_MONITORING_WINDOW}`)
     .option('--at <iso>', 'end of the window (default: now)')
     .option('--reference-window <start/end>', "compare with this healthy window of the log instead of the champion's training snapshot")
+    .option('--policy <file>', "drift policy JSON (methods and thresholds per feature; see monitoring/thresholds.ts) instead of the spec's monitoring.drift")
     .option('--no-report', 'do not refresh reports/<model>/monitoring.html')
     .option('--json', 'print the summary as JSON')
-    .action(async (model: string, o: { window: string; at?: string; referenceWindow?: string; report: boolean; json?: boolean }) => {
+    .action(async (model: string, o: { window?: string; at?: string; referenceWindow?: string; policy?: string; report: boolean; json?: boolean }) => {
       const referenceWindow = parseReferenceWindow(o.referenceWindow);
+      const policy = o.policy ? readPolicy(o.policy) : undefined;
       const lineage = await openLineageDb();
       try {
         const monitoring = monitoringActivities({ db: lineage.db, store: openArtifactStore(loadConfig().artifactRoot) });
@@ -86,6 +92,7 @@ export function registerDriftCommands(program: Command): void {
           window: o.window,
           referenceKind: referenceWindow ? 'window' : 'training',
           referenceWindow,
+          policy,
           report: o.report,
         });
         console.log(o.json ? JSON.stringify(summary) : describeSummary(summary));

@@ -3,11 +3,11 @@
 // labelled rows since the champion's high-water mark, and the champion's metric on the latest
 // rows after that mark, each through lifecycle/triggers.ts; drift as activities/monitoring.ts
 // evaluateDriftTrigger measures it, through monitoring's drift report and trigger signal.
-import { accuracy, auc, logLoss } from '../../ml/metrics';
+import { accuracy, auc, logLoss, meanAbsoluteError, rootMeanSquaredError } from '../../ml/metrics';
 import { predictTabular } from '../../ml/tabular/predict';
 import { computeDriftReport, type ColumnSet } from '../../monitoring/drift-report';
 import { driftTriggerSignal } from '../../monitoring/signals';
-import type { ContinualSpec } from '../../spec/lifecycle-spec';
+import { PERFORMANCE_TRIGGER_METRICS, type ContinualSpec, type PerformanceTriggerMetric } from '../../spec/lifecycle-spec';
 import { parseDurationMs } from '../../spec/data-spec';
 import { performanceSignal, timeSignal, volumeSignal, type TriggerSignal } from '../triggers';
 import { firstAfter, firstAtOrAfter, frameOfRows, type LabelledHistory } from './history';
@@ -16,7 +16,7 @@ import type { TrainedModel } from './train-window';
 /** Production scores the champion only on at least this many labelled rows (activities/triggers.ts). */
 export const MIN_PERFORMANCE_ROWS = 50;
 
-const METRICS: Record<'auc' | 'accuracy' | 'log_loss', (y: ArrayLike<number>, p: ArrayLike<number>) => number> = { auc, accuracy, log_loss: logLoss };
+const METRICS: Record<PerformanceTriggerMetric, (y: ArrayLike<number>, p: ArrayLike<number>) => number> = { auc, accuracy, log_loss: logLoss, mae: meanAbsoluteError, rmse: rootMeanSquaredError };
 
 export interface SignalInputs {
   history: LabelledHistory;
@@ -44,7 +44,7 @@ export function measureSignals(inputs: SignalInputs): TriggerSignal[] {
     const rows = Math.max(0, nowHi - lo);
     const labels = history.labels.subarray(lo, Math.max(lo, nowHi));
     let value: number | null = null;
-    if (rows >= MIN_PERFORMANCE_ROWS && hasBothClasses(labels)) value = METRICS[metric](labels, predictTabular(champion.model, frameOfRows(history, lo, nowHi)));
+    if (rows >= MIN_PERFORMANCE_ROWS && (PERFORMANCE_TRIGGER_METRICS[metric].task === 'regression' || hasBothClasses(labels))) value = METRICS[metric](labels, predictTabular(champion.model, frameOfRows(history, lo, nowHi)));
     signals.push(performanceSignal(metric, value, bound, rows));
   }
   if (triggers.drift) signals.push(driftSignal(history, champion, nowHi, triggers.drift));

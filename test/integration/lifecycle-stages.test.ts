@@ -1,12 +1,16 @@
 // The maturity stages on a real Temporal dev server and PostgreSQL: applying a spec reconciles
 // Temporal (stage 2 schedule, stage 4 continual workflow), a schedule fires and produces a version,
-// each stage-4 trigger starts exactly one retrain with its reason, simultaneous triggers start one,
-// a worker restart during the wait loses no trigger, dependants follow a new upstream champion,
-// and dependency cycles are refused.
+// moving between stages is one apply (2 → 4 → 3, a quick 4 → 3 → 4), an apply that Temporal or
+// lineage refuses changes nothing, each stage-4 trigger starts exactly one retrain with its reason,
+// simultaneous triggers start one, a worker restart during the wait loses no trigger, dependants
+// follow a new upstream champion (once, after a stage-4 model between them promotes), and
+// dependency cycles are refused.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { Client, Connection, ScheduleNotFoundError } from '@temporalio/client';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyModel } from '../../client/apply';
 import { startRetrain } from '../../client/retrain';
@@ -126,9 +130,113 @@ describe('maturity stages on Temporal', () => {
       ['chain@v1.1', 'chain@v1', 'stateful', 'data'],
       ['chain@v1.2', 'chain@v1.1', 'stateful', 'data'],
       ['chain@v2', 'chain@v1.2', 'stateless', 'data'],
-      [changed.versionId, rows[3].id === changed.parentVersionId ? 'chain@v2' : changed.parentVersionId, 'stateless', 'model'],
+      // The model iteration is a new major version, recorded as replacing the champion it retrained from scratch.
+      ['chain@v3', 'chain@v2', 'stateless', 'model'],
     ]);
+    expect([changed.versionId, changed.parentVersionId]).toEqual(['chain@v3', 'chain@v2']);
     expect(rows.every((r) => r.checkpoint_uri)).toBe(true);
+  });
+
+  /** A stage-4 section whose triggers stay quiet (no retrain starts by itself). */
+  const QUIET = { checkEvery: '1h', triggers: { volume: { everyRows: 1_000_000 }, upstream: false } };
+
+  it('moving between stages is one apply: 2 → 4 → 3 and a quick 4 → 3 → 4; re-applying changes nothing', async () => {
+    const name = 'mover';
+    const s2 = spec(name, { stage: 2, schedule: { every: '1d' } });
+    const s3 = spec(name, { stage: 3, schedule: { every: '12h' } });
+    const s4 = spec(name, { stage: 4, continual: QUIET });
+    const apply = (input: Record<string, unknown>) => applyModel(temporal.client, lineage.db, input);
+    const schedule = () => temporal.client.schedule.getHandle(scheduleIdFor(name)).describe();
+    const continual = () => temporal.client.workflow.getHandle(continualWorkflowIdFor(name));
+    const storedStage = async () => (await lineage.db.selectFrom('models').select('stage').where('name', '=', name).executeTakeFirstOrThrow()).stage;
+    const checksOf = async (runId: string) => (await temporal.client.workflow.getHandle(continualWorkflowIdFor(name), runId).query<ContinualState>('continualState')).checks;
+
+    expect((await apply(s2)).temporal).toMatchObject({ schedule: 'created', continual: 'none' });
+
+    // 2 → 4: the schedule goes, the continual workflow starts, and its first check (which reads
+    // the stored stage) finds stage 4 and keeps it running.
+    const to4 = await apply(s4);
+    expect([to4.outcome, to4.temporal.schedule, to4.temporal.continual]).toEqual(['updated', 'removed', 'started']);
+    await expect(schedule()).rejects.toBeInstanceOf(ScheduleNotFoundError);
+    expect(await storedStage()).toBe(4);
+    const first = await continual().describe();
+    expect(first.status.name).toBe('RUNNING');
+    await waitFor('the first check of continual/mover', async () => (await checksOf(first.runId)) >= 1);
+    expect((await continual().describe()).status.name).toBe('RUNNING');
+    const again4 = await apply(s4);
+    expect([again4.outcome, again4.temporal.schedule, again4.temporal.continual]).toEqual(['unchanged', 'none', 'running']);
+    expect((await continual().describe()).runId).toBe(first.runId);
+
+    // 4 → 3: the continual workflow is stopped at once (not left RUNNING), the schedule created.
+    const to3 = await apply(s3);
+    expect([to3.outcome, to3.temporal.schedule, to3.temporal.continual]).toEqual(['updated', 'created', 'stopped']);
+    expect((await continual().describe()).status.name).not.toBe('RUNNING');
+    expect((await schedule()).spec.intervals?.map((i) => i.every)).toEqual([12 * HOUR]);
+    expect(await storedStage()).toBe(3);
+    const again3 = await apply(s3);
+    expect([again3.outcome, again3.temporal.schedule, again3.temporal.continual]).toEqual(['unchanged', 'unchanged', 'none']);
+
+    // A quick 3 → 4 → 3 → 4, back to back: it ends at stage 4 with one continual workflow running.
+    expect((await apply(s4)).temporal.continual).toBe('started');
+    expect((await apply(s3)).temporal).toMatchObject({ schedule: 'created', continual: 'stopped' });
+    const last = await apply(s4);
+    expect([last.temporal.schedule, last.temporal.continual]).toEqual(['removed', 'started']);
+    const final = await continual().describe();
+    expect(final.status.name).toBe('RUNNING');
+    expect(final.runId).not.toBe(first.runId);
+    await waitFor('the first check of the last continual run', async () => (await checksOf(final.runId)) >= 1);
+    await new Promise((r) => setTimeout(r, 1000));
+    const still = await continual().describe();
+    expect([still.runId, still.status.name]).toEqual([final.runId, 'RUNNING']);
+    await expect(schedule()).rejects.toBeInstanceOf(ScheduleNotFoundError);
+    expect(await storedStage()).toBe(4);
+    // Back to stage 1 to leave no workflow running for the tests after this one.
+    expect((await apply(spec(name, { stage: 1 }))).temporal).toMatchObject({ schedule: 'none', continual: 'stopped' });
+  });
+
+  it('an apply that Temporal or lineage refuses changes nothing: the stored spec and the schedule stay as they were', async () => {
+    const name = 'atomic';
+    const handle = temporal.client.schedule.getHandle(scheduleIdFor(name));
+    const row = () => lineage.db.selectFrom('models').selectAll().where('name', '=', name).executeTakeFirstOrThrow();
+    const scheduleState = async () => {
+      const d = await handle.describe();
+      if (d.action.type !== 'startWorkflow') throw new Error(`unexpected schedule action ${d.action.type}`);
+      const { workflowType, workflowId, args, memo, searchAttributes, staticSummary } = d.action;
+      return { createdAt: d.info.createdAt, spec: d.spec, policies: d.policies, state: d.state, action: { workflowType, workflowId, args, memo, searchAttributes, staticSummary } };
+    };
+    await applyModel(temporal.client, lineage.db, spec(name, { stage: 2, schedule: { every: '1d' } }));
+    const rowBefore = await row();
+    const scheduleBefore = await scheduleState();
+
+    // Temporal refuses every call: a client whose connection is closed.
+    const connection = await Connection.connect({ address: temporal.server.address });
+    const closed = new Client({ connection, namespace: temporal.server.namespace });
+    await connection.close();
+    for (const next of [spec(name, { stage: 2, schedule: { every: '6h' } }), spec(name, { stage: 4, continual: QUIET }), spec(name, { stage: 1 })]) {
+      await expect(applyModel(closed, lineage.db, next)).rejects.toThrow();
+      expect(await row()).toEqual(rowBefore);
+      expect(await scheduleState()).toEqual(scheduleBefore);
+    }
+    await expect(temporal.client.workflow.getHandle(continualWorkflowIdFor(name)).describe()).rejects.toThrow();
+
+    // Lineage refuses the write after the schedule was updated in place (a real CHECK constraint):
+    // the update is undone.
+    await sql`alter table models add constraint atomic_test_no_stage_3 check (name <> 'atomic' or stage <> 3)`.execute(lineage.db);
+    try {
+      await expect(applyModel(temporal.client, lineage.db, spec(name, { stage: 3, schedule: { every: '6h' } }))).rejects.toThrow(/atomic_test_no_stage_3/);
+      expect(await row()).toEqual(rowBefore);
+      expect(await scheduleState()).toEqual(scheduleBefore);
+    } finally {
+      await sql`alter table models drop constraint atomic_test_no_stage_3`.execute(lineage.db);
+    }
+
+    // The same change accepted: the schedule is updated in place (the same schedule, created at the same time).
+    const updated = await applyModel(temporal.client, lineage.db, spec(name, { stage: 2, schedule: { every: '6h' } }));
+    expect([updated.outcome, updated.temporal.schedule]).toEqual(['updated', 'updated']);
+    const after = await scheduleState();
+    expect(after.createdAt).toEqual(scheduleBefore.createdAt);
+    expect(after.spec.intervals?.map((i) => i.every)).toEqual([6 * HOUR]);
+    expect((await applyModel(temporal.client, lineage.db, spec(name, { stage: 2, schedule: { every: '6h' } }))).temporal.schedule).toBe('unchanged');
   });
 
   it('stage 4 volume trigger: new labelled rows start exactly one retrain with reason "volume"', async () => {
@@ -204,5 +312,42 @@ describe('maturity stages on Temporal', () => {
       /dependsOn: dependency cycle emb → reranker → (ranker → )?emb; remove one of these edges/,
     );
     await expect(applyModel(temporal.client, lineage.db, spec('lonely', { dependsOn: ['ghost'] }))).rejects.toThrow('dependsOn: unknown model(s) ghost');
+  });
+
+  it('a dependant below a stage-4 dependant retrains once, after that model’s new champion', async () => {
+    // mix-a → mix-b (stage 4, signalled) → mix-c (stage 1).
+    await seedWithChampion('mix-a');
+    // Its stateful update trains on a few hours of rows at a far higher rate than the seeded history:
+    // let the row-count check pass.
+    const bData = { windowDays: 30, validationFraction: 0.2, minRows: 50, validation: { maxRowCountRatio: 1000 } };
+    await seedWithChampion('mix-b', { dependsOn: ['mix-a'], data: bData });
+    await seedWithChampion('mix-c', { dependsOn: ['mix-b'] });
+    // Fresh rows after mix-b's high-water mark, for its stateful update.
+    const hwm = new Date((await currentChampion(lineage.db, 'mix-b'))!.high_water_mark).getTime();
+    await insertLabelledExamples(lineage.db, 'mix-b', generateCtrHistory({ seed: 23, rows: 300, end: new Date(Date.now() - 60_000), days: (Date.now() - 60_000 - hwm - 1000) / 86_400_000 }));
+    await applyModel(temporal.client, lineage.db, spec('mix-b', { stage: 4, dependsOn: ['mix-a'], data: bData, continual: { checkEvery: '1h', cooldown: '1s', triggers: { upstream: true } } }));
+    const continualB = temporal.client.workflow.getHandle(continualWorkflowIdFor('mix-b'));
+    await waitFor('the first check of continual/mix-b', async () => (await continualB.query<ContinualState>('continualState')).checks >= 1);
+
+    const result = await (await startRetrain(temporal.client, { model: 'mix-a', referenceTime: new Date(historyEnd.getTime() + HOUR).toISOString(), idempotencyKey: 'mixed' })).result();
+    expect([result.versionId, result.decision]).toEqual(['mix-a@v2', 'promoted']);
+    // mix-c is left to mix-b's cascade rather than retrained against mix-b's old champion.
+    expect(result.dependants).toEqual([{ model: 'mix-b', outcome: 'signalled continual workflow' }]);
+
+    const bRuns = await waitFor('the upstream-triggered retrain of mix-b', async () => {
+      const found = await retrainsOf('mix-b');
+      return found.length && found.every((r) => r.status !== 'running') ? found : null;
+    }, 120_000);
+    const bRun = await lineage.db.selectFrom('pipeline_runs').select(['trigger', 'status', 'error']).where('id', '=', bRuns[0]?.id).executeTakeFirst();
+    expect(bRuns.map((r) => [r.trigger, r.status]), String(bRun?.error)).toEqual([['upstream', 'succeeded']]);
+    expect((await currentChampion(lineage.db, 'mix-b'))!.id).toBe('mix-b@v1.1');
+    const cRuns = await waitFor('mix-c retrained by mix-b’s cascade', async () => {
+      const found = await retrainsOf('mix-c');
+      return found.length && found.every((r) => r.status !== 'running') ? found : null;
+    }, 120_000);
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(await retrainsOf('mix-c')).toEqual(cRuns);
+    expect(cRuns.map((r) => [r.id, r.trigger])).toEqual([['retrain/mix-c/upstream-mix-b@v1.1', 'upstream']]);
+    await applyModel(temporal.client, lineage.db, spec('mix-b', { stage: 1, dependsOn: ['mix-a'], data: bData }));
   });
 });

@@ -1,6 +1,7 @@
 // Stage-4 triggers one at a time on a real Temporal dev server and PostgreSQL: time, performance,
 // drift and upstream each start exactly one retrain with that reason and no second one within the
-// cooldown. Also the operator controls: a stage-2 schedule's policies, pause/resume, trigger now
+// cooldown; performance also on a model with a categorical feature, and the continual checks store
+// their drift and performance windows in monitoring_signals. Also the operator controls: a stage-2 schedule's policies, pause/resume, trigger now
 // and backfill (window ends at the scheduled times); the continual workflow's pause, resume and
 // check now; and continue-as-new carrying its state (cooldown, daily budget) into the next run.
 import { mkdtempSync } from 'node:fs';
@@ -14,6 +15,7 @@ import { startRetrain } from '../../client/retrain';
 import { insertLabelledExamples } from '../../lineage/labelled-examples';
 import { openLineageDb, type LineageDb } from '../../lineage/db';
 import { applyModelSpec } from '../../lineage/models';
+import { triggerSeriesName } from '../../activities/monitoring';
 import { continualWorkflowIdFor } from '../../schedules/reconcile';
 import { DEFAULT_CTR_WEIGHTS, generateCtrHistory } from '../../scenarios/ctr-history';
 import { openArtifactStore, type ArtifactStore } from '../../storage/artifact-store';
@@ -126,6 +128,36 @@ describe('stage 4 triggers and operator controls on Temporal', () => {
     expect(signal.value).toBeLessThan(0.6);
   });
 
+  it('performance on a model with a categorical feature: the champion is scored with both inputs and one retrain starts with reason "performance"', async () => {
+    const name = 't-perf-cat';
+    const devices = ['mobile', 'desktop', 'tablet'];
+    const withDevice = (rows: ReturnType<typeof generateCtrHistory>) => rows.map((row, i) => ({ ...row, features: { ...row.features, device: devices[i % devices.length] } }));
+    const features = [...(exampleSpec().features as Array<Record<string, unknown>>), { name: 'device', type: 'categorical' }];
+    await applyModel(temporal.client, lineage.db, spec(name, { features }));
+    await insertLabelledExamples(lineage.db, name, withDevice(generateCtrHistory({ seed: 11, rows: 1200, end: historyEnd, days: 30 })));
+    await (await startRetrain(temporal.client, { model: name, referenceTime: new Date(historyEnd.getTime() + HOUR).toISOString(), idempotencyKey: 'initial' })).result();
+    const flipped = Object.fromEntries(Object.entries(DEFAULT_CTR_WEIGHTS).map(([k, w]) => [k, -w]));
+    await insertLabelledExamples(lineage.db, name, withDevice(generateCtrHistory({ seed: 34, rows: 300, end: new Date(Date.now() - 60_000), days: 0.05, weights: flipped, bias: 0.4 })));
+    await applyModel(temporal.client, lineage.db, stage4(name, { performance: { metric: 'auc', bound: 0.6, windowRows: 200 } }, { features }));
+    const state = await expectExactlyOneRetrain(name, 'performance');
+    const signal = state.lastChecks.find((c) => c.retrainWorkflowId)!.signals.find((s) => s.kind === 'performance')!;
+    expect(signal).toMatchObject({ fired: true, threshold: 0.6 });
+    expect(signal.value).toBeLessThan(0.6);
+    expect(signal.detail).toMatch(/^auc 0\.\d{4} on 200 labelled rows \(min 0\.6000\); the champion t-perf-cat@v\d+ on the latest 200 labelled rows after its high-water mark$/);
+
+    // The checks built the monitoring series: the firing check's window, with value, threshold, fired.
+    const stored = await lineage.db
+      .selectFrom('monitoring_signals')
+      .selectAll()
+      .where('model_name', '=', name)
+      .where('series', '=', triggerSeriesName('performance', 'labelled-rows:200'))
+      .where('statistic', '=', 'auc')
+      .execute();
+    const firing = stored.find((r) => r.fired);
+    expect(firing).toMatchObject({ kind: 'performance', slice: '', threshold: 0.6, fires_when: 'below', n_cur: 200 });
+    expect(firing!.value).toBeCloseTo(signal.value!, 10);
+  });
+
   it('drift alone: covariate-shifted recent rows start exactly one retrain with reason "drift"', async () => {
     await seedWithChampion('t-drift');
     const shifted = generateCtrHistory({ seed: 33, rows: 600, end: new Date(Date.now() - 60_000), days: 0.05 }).map((row) => ({
@@ -138,6 +170,20 @@ describe('stage 4 triggers and operator controls on Temporal', () => {
     const signal = state.lastChecks.find((c) => c.retrainWorkflowId)!.signals.find((s) => s.kind === 'drift')!;
     expect(signal.fired).toBe(true);
     expect(signal.value).toBeGreaterThanOrEqual(0.25);
+
+    // Every check with enough rows stored its window (the model logs no predictions: labelled rows).
+    const stored = await lineage.db
+      .selectFrom('monitoring_signals')
+      .selectAll()
+      .where('model_name', '=', 't-drift')
+      .where('series', '=', triggerSeriesName('drift', 'labelled-rows:500'))
+      .execute();
+    const windows = new Set(stored.map((r) => r.window_end.getTime()));
+    expect(windows.size).toBeGreaterThanOrEqual(2);
+    const share = stored.filter((r) => r.kind === 'drift_share');
+    expect(share).toHaveLength(windows.size);
+    expect(share.some((r) => r.fired && r.value! >= 0.25 && r.threshold === 0.25)).toBe(true);
+    for (const row of stored.filter((r) => r.kind === 'feature_drift')) expect(row).toMatchObject({ threshold: expect.any(Number), fires_when: expect.stringMatching(/^(above|below)$/), fired: expect.any(Boolean) });
   });
 
   it('upstream alone: a new upstream champion signals continual/<dependant>, which starts exactly one retrain with reason "upstream"', async () => {

@@ -1,7 +1,7 @@
 // `flywheel drift <reference> <current>` through the real CLI process on files written at test
 // time: CSV against CSV (the drift table), Parquet against Arrow (JSON, chosen columns), a policy
 // file, and one-line errors with exit 1 for a missing column, an unreadable file and a bad policy.
-// Also `flywheel monitor <model>` against a seeded PostgreSQL database.
+// Also `flywheel monitor <model>` against a seeded PostgreSQL database, with and without --policy.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -164,5 +164,23 @@ describe('flywheel monitor', () => {
 
     expect(unknown.code).toBe(1);
     expect(unknown.stderr.trim()).toBe('flywheel: unknown model "nope": apply its spec first (flywheel models apply <spec.json>)');
+  });
+
+  it('--policy replaces the drift policy for the window; a policy that does not fit the model fails in one line', async () => {
+    const at = dayEnd(3).toISOString();
+    writeFileSync(file('unknown-feature.json'), JSON.stringify({ features: { age: { thresholds: { wasserstein: 0.5 } } } }));
+    const [loose, unknownFeature, bad] = await Promise.all([
+      runCli(['monitor', 'cli', '--window', '1200', '--at', at, '--json', '--no-report', '--policy', file('loose.json')], env),
+      runCli(['monitor', 'cli', '--at', at, '--policy', file('unknown-feature.json')], env),
+      runCli(['monitor', 'cli', '--at', at, '--policy', file('bad-policy.json')], env),
+    ]);
+    expect(loose.stderr).toBe('');
+    expect(loose.code).toBe(0);
+    // wasserstein 0.9 instead of 0.1: the 0.7 sd shift of ad_relevance no longer counts as drift.
+    expect(JSON.parse(loose.stdout)).toMatchObject({ modelName: 'cli', policySource: 'request', driftedFeatures: [] });
+    expect(unknownFeature.code).toBe(1);
+    expect(unknownFeature.stderr.trim()).toMatch(/^flywheel: monitoring "cli": invalid drift policy: features\.age: no feature "age" in the model \(features: /);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr.trim()).toMatch(/^flywheel: invalid drift policy in .*bad-policy\.json: defaults\.thresholds\.ks: /);
   });
 });

@@ -1,6 +1,6 @@
 // Stage-4 trigger rules and the dependency graph, as plain functions.
 import { describe, expect, it } from 'vitest';
-import { dependantsInOrder, findCycle } from '../../lifecycle/dependencies';
+import { cascadePlan, dependantsInOrder, findCycle, type DependantInfo } from '../../lifecycle/dependencies';
 import { admitRetrain, performanceSignal, timeSignal, triggerReason, volumeSignal } from '../../lifecycle/triggers';
 
 const HOUR = 3_600_000;
@@ -59,5 +59,80 @@ describe('dependencies', () => {
   it('finds a cycle and names its path', () => {
     expect(findCycle(graph)).toBeNull();
     expect(findCycle(new Map([...graph, ['emb', ['reranker']]]))).toEqual(['emb', 'reranker', 'ranker', 'emb']);
+  });
+
+  describe('cascadePlan: what a new champion acts on now', () => {
+    const stages = (map: Record<string, number>, upstreamOff: string[] = []) => (name: string): DependantInfo => ({
+      stage: map[name] ?? 1,
+      followsUpstream: (map[name] ?? 1) === 4 && !upstreamOff.includes(name),
+    });
+    const chain = new Map([
+      ['a', []],
+      ['b', ['a']],
+      ['c', ['b']],
+      ['d', ['c']],
+    ]);
+
+    it('without stage-4 dependants, is every dependant upstream first', () => {
+      expect(cascadePlan(graph, 'emb', stages({}))).toEqual([
+        { name: 'ranker', stage: 1 },
+        { name: 'reranker', stage: 1 },
+      ]);
+      expect(cascadePlan(chain, 'a', stages({ b: 2, c: 3 }))).toEqual([
+        { name: 'b', stage: 2 },
+        { name: 'c', stage: 3 },
+        { name: 'd', stage: 1 },
+      ]);
+    });
+
+    it('a → b (stage 4) → c → d: b is signalled; c and d wait for b’s own promotion to cascade to them', () => {
+      expect(cascadePlan(chain, 'a', stages({ b: 4 }))).toEqual([{ name: 'b', stage: 4 }]);
+      // b's own promotion: c and d follow it now.
+      expect(cascadePlan(chain, 'b', stages({ b: 4 }))).toEqual([
+        { name: 'c', stage: 1 },
+        { name: 'd', stage: 1 },
+      ]);
+    });
+
+    it('a dependant that also depends on the promoted model directly still waits for the stage-4 one', () => {
+      // emb → ranker (stage 4) → reranker, and emb → reranker.
+      expect(cascadePlan(graph, 'emb', stages({ ranker: 4 }))).toEqual([{ name: 'ranker', stage: 4 }]);
+      // Only the direct path: reranker follows emb now.
+      const direct = new Map([...graph, ['reranker', ['emb']]]);
+      expect(cascadePlan(direct, 'emb', stages({ ranker: 4 }))).toEqual([
+        { name: 'ranker', stage: 4 },
+        { name: 'reranker', stage: 1 },
+      ]);
+    });
+
+    it('a stage-4 model below another stage-4 one is signalled by that one’s cascade, not now', () => {
+      expect(cascadePlan(chain, 'a', stages({ b: 4, c: 4 }))).toEqual([{ name: 'b', stage: 4 }]);
+      expect(cascadePlan(chain, 'b', stages({ b: 4, c: 4 }))).toEqual([{ name: 'c', stage: 4 }]);
+      expect(cascadePlan(chain, 'c', stages({ b: 4, c: 4 }))).toEqual([{ name: 'd', stage: 1 }]);
+    });
+
+    it('siblings not below the stage-4 model are retrained now', () => {
+      // a → b (stage 4) → c; a → e → f; c also depends on e.
+      const fan = new Map([
+        ['a', []],
+        ['b', ['a']],
+        ['c', ['b', 'e']],
+        ['e', ['a']],
+        ['f', ['e']],
+      ]);
+      expect(cascadePlan(fan, 'a', stages({ b: 4 }))).toEqual([
+        { name: 'b', stage: 4 },
+        { name: 'e', stage: 1 },
+        { name: 'f', stage: 1 },
+      ]);
+    });
+
+    it('a stage-4 model with the upstream trigger off will not retrain, so it defers nothing', () => {
+      expect(cascadePlan(chain, 'a', stages({ b: 4 }, ['b']))).toEqual([
+        { name: 'b', stage: 4 },
+        { name: 'c', stage: 1 },
+        { name: 'd', stage: 1 },
+      ]);
+    });
   });
 });

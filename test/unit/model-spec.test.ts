@@ -1,5 +1,6 @@
 // Model spec validation: defaults filled in, every bad field named, equal specs hash equal.
 import { describe, expect, it } from 'vitest';
+import { cronProblem } from '../../spec/lifecycle-spec';
 import { InvalidSpecError, parseModelSpec, specHash } from '../../spec/model-spec';
 
 const minimal = { name: 'ctr', features: [{ name: 'a' }, { name: 'b', type: 'categorical' }] };
@@ -24,7 +25,8 @@ describe('parseModelSpec', () => {
       expect(error).toBeInstanceOf(InvalidSpecError);
       const problems = (error as InvalidSpecError).problems.join('\n');
       expect(problems).toContain('name: use lowercase letters');
-      expect(problems).toContain('stage:');
+      expect(problems).toContain('stage: stage must be 1, 2, 3 or 4 (1 manual, 2 scheduled, 3 scheduled and stateful, 4 continual)');
+      expect(problems).not.toContain('Invalid input');
       expect(problems).toContain('data.validationFraction:');
       expect(problems).toContain('features[1].name: duplicate feature "a"');
     }
@@ -77,5 +79,78 @@ describe('parseModelSpec', () => {
     expect(parseModelSpec({ ...minimal, stage: 4, continual: { triggers: { volume: { everyRows: 512 } } } }).continual).toMatchObject({ checkEvery: '5m', cooldown: '30m', dailyBudget: 24 });
     expect(() => parseModelSpec({ ...minimal, dependsOn: ['ctr'] })).toThrow('dependsOn: a model cannot depend on itself ("ctr")');
     expect(() => parseModelSpec({ ...minimal, task: 'multiclass' })).toThrow('task: multiclass: the trainers support it');
+  });
+
+  describe('schedule.cron', () => {
+    const problemsOf = (schedule: Record<string, unknown>): string[] => {
+      try {
+        parseModelSpec({ ...minimal, stage: 2, schedule });
+        return [];
+      } catch (error) {
+        return (error as InvalidSpecError).problems;
+      }
+    };
+
+    // Each accepted expression was also accepted by the Temporal dev server's schedule cron, and each
+    // refused one that Temporal parses is refused there too (checked with `temporal server start-dev`).
+    it.each(['0 3 * * *', '*/15 * * * *', '0 3 * * MON-FRI', '0 3 * jan,Feb sun', '0 3 1-31/2 * *', '0-59/7 0-23 1-31 1-12 0-7', '1,2,3 * * * *', '@hourly', '@daily', '@midnight', '@weekly', '@monthly', '@yearly', '@annually'])(
+      'accepts %s',
+      (cron) => {
+        expect(cronProblem(cron)).toBeNull();
+        expect(problemsOf({ cron })).toEqual([]);
+      },
+    );
+
+    it.each([
+      ['0 3 * *', '4 fields, not 5'],
+      ['0 0 3 * * *', '6 fields, not 5'],
+      ['bogus', '1 field, not 5'],
+      ['61 * * * *', 'minute "61" is outside 0-59'],
+      ['0 25 * * *', 'hour "25" is outside 0-23'],
+      ['0 3 0 * *', 'day-of-month "0" is outside 1-31'],
+      ['0 3 * 13 *', 'month "13" is outside 1-12'],
+      ['0 3 * * 8', 'day-of-week "8" is outside 0-7'],
+      ['5-1 * * * *', 'minute range "5-1" ends before it starts'],
+      ['0 3 * * sat-sun', 'day-of-week range "sat-sun" ends before it starts'],
+      ['0 3 ? * *', 'day-of-month "?" is not a number, range, step or list'],
+      ['0 3 L * *', 'day-of-month "L" is not a number, range, step or list'],
+      ['*/0 * * * *', 'minute "*/0" is not a number, range, step or list'],
+      ['@reboot', 'unknown name @reboot'],
+      ['@DAILY', 'write @daily in lowercase'],
+      ['@every 1h', '@every is not a cron name: use schedule.every'],
+    ])('refuses %s (%s), naming the field and the fix', (cron, problem) => {
+      expect(cronProblem(cron)).toContain(problem);
+      const problems = problemsOf({ cron });
+      expect(problems).toHaveLength(1);
+      expect(problems[0]).toContain(`schedule.cron: "${cron}" is not a valid cron expression (${problem}`);
+      expect(problems[0]).toContain('use 5 fields "minute hour day-of-month month day-of-week" in UTC, e.g. "0 3 * * *"');
+      expect(problems[0]).toContain('@daily');
+    });
+
+    it('refuses what Temporal refuses on an interval: offset not shorter than every, an interval under 1s, offset with cron', () => {
+      expect(problemsOf({ every: '1h', offset: '30m' })).toEqual([]);
+      expect(problemsOf({ every: '1h', offset: '1h' })).toEqual(['schedule.offset: "1h" must be shorter than schedule.every ("1h"), e.g. every "1d" at offset "3h"']);
+      expect(problemsOf({ every: '0.5s' })).toEqual(['schedule.every: "0.5s" is shorter than Temporal\'s smallest interval: use at least "1s"']);
+      expect(problemsOf({ cron: '0 3 * * *', offset: '1h' })).toEqual(['schedule.offset: offset shifts schedule.every; with schedule.cron put the time in the expression (e.g. "0 3 * * *") and remove offset']);
+    });
+  });
+
+  it('refuses a stage-4 performance metric that does not fit the task, naming the field and the metrics that do', () => {
+    const problemsOf = (task: string, performance: Record<string, unknown>): string[] => {
+      try {
+        parseModelSpec({ ...minimal, task, ...(task === 'regression' ? { trainer: { type: 'mlp' } } : {}), stage: 4, continual: { triggers: { performance } } });
+        return [];
+      } catch (error) {
+        return (error as InvalidSpecError).problems;
+      }
+    };
+    // The default metric (auc) on a regressor.
+    expect(problemsOf('regression', { bound: 0.5 })).toEqual(['continual.triggers.performance.metric: "auc" scores binary_classification models, not regression; use one of mae, rmse']);
+    expect(problemsOf('regression', { metric: 'log_loss', bound: 0.5 })).toEqual(['continual.triggers.performance.metric: "log_loss" scores binary_classification models, not regression; use one of mae, rmse']);
+    expect(problemsOf('binary_classification', { metric: 'rmse', bound: 0.5 })).toEqual([
+      'continual.triggers.performance.metric: "rmse" scores regression models, not binary_classification; use one of auc, accuracy, log_loss',
+    ]);
+    expect(problemsOf('binary_classification', { metric: 'accuracy', bound: 0.7 })).toEqual([]);
+    expect(problemsOf('regression', { metric: 'mae', bound: 3 })).toEqual([]);
   });
 });
