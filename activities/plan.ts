@@ -30,11 +30,40 @@ async function statefulChainLength(deps: ActivityDeps, versionId: string): Promi
   return length;
 }
 
+/**
+ * Stateful updates registered since the newest full retrain of the model that is not in the
+ * champion's line (a recalibration the gate rejected or a rollout rolled back); undefined when the
+ * newest full retrain is the champion's own root (or older).
+ */
+async function updatesSinceFailedRecalibration(deps: ActivityDeps, modelName: string, championId: string, chainLength: number): Promise<number | undefined> {
+  if (chainLength === 0) return undefined;
+  const lastFull = await deps.db
+    .selectFrom('model_versions')
+    .select(['id', 'status', 'created_at'])
+    .where('model_name', '=', modelName)
+    .where('training_mode', '=', 'stateless')
+    .orderBy('created_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  if (!lastFull || !['rejected', 'rolled_back'].includes(lastFull.status) || lastFull.id === championId) return undefined;
+  const since = await deps.db
+    .selectFrom('model_versions')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .where('model_name', '=', modelName)
+    .where('training_mode', '=', 'stateful')
+    .where('created_at', '>', lastFull.created_at)
+    .executeTakeFirstOrThrow();
+  return Number(since.n);
+}
+
 export function planActivities(deps: ActivityDeps) {
   return {
     async planTrainingRun(request: PlanRequest): Promise<TrainingPlan> {
       await markStep(deps, request.pipelineRunId, 'plan');
       const champion = await currentChampion(deps.db, request.modelName);
+      const chainLength = champion ? await statefulChainLength(deps, champion.id) : 0;
+      const sinceFailed = champion ? await updatesSinceFailedRecalibration(deps, request.modelName, champion.id, chainLength) : undefined;
       const facts: ChampionFacts | null = champion
         ? {
             versionId: champion.id,
@@ -44,7 +73,8 @@ export function planActivities(deps: ActivityDeps) {
             checkpointUri: champion.checkpoint_uri,
             highWaterMark: new Date(champion.high_water_mark).toISOString(),
             samplesSeen: champion.samples_seen,
-            statefulChainLength: await statefulChainLength(deps, champion.id),
+            statefulChainLength: chainLength,
+            ...(sinceFailed !== undefined ? { statefulUpdatesSinceFailedRecalibration: sinceFailed } : {}),
           }
         : null;
       return planTraining({

@@ -12,6 +12,13 @@ export interface ChampionFacts {
   samplesSeen: number;
   /** Stateful updates in the champion's ancestry since the last stateless version. */
   statefulChainLength: number;
+  /**
+   * When a full retrain was tried after the champion's last one and did not become champion (the
+   * gate rejected it, or it was rolled back): the stateful updates registered since that attempt.
+   * Unset: no such attempt. Lets stateful updates go on after a failed recalibration instead of
+   * retrying the full retrain on every run while the champion stops updating.
+   */
+  statefulUpdatesSinceFailedRecalibration?: number;
 }
 
 export interface PlanInputs {
@@ -69,8 +76,10 @@ export function planTraining(inputs: PlanInputs): TrainingPlan {
     return stateless(inputs, `model iteration: features or architecture changed since ${champion.versionId}`);
   }
   if (!inputs.trainerSupportsWarmStart) return stateless(inputs, 'the trainer cannot warm-start');
-  if (champion.statefulChainLength >= inputs.recalibrateEvery) {
-    return stateless(inputs, `periodic recalibration: ${champion.statefulChainLength} stateful updates since the last full retrain (stateful.recalibrateEvery = ${inputs.recalibrateEvery})`);
+  const sinceFailed = champion.statefulUpdatesSinceFailedRecalibration;
+  if (champion.statefulChainLength >= inputs.recalibrateEvery && (sinceFailed === undefined || sinceFailed >= inputs.recalibrateEvery)) {
+    const since = sinceFailed === undefined ? 'since the last full retrain' : `since the last full retrain (${sinceFailed} since the last one that failed)`;
+    return stateless(inputs, `periodic recalibration: ${champion.statefulChainLength} stateful updates ${since} (stateful.recalibrateEvery = ${inputs.recalibrateEvery})`);
   }
   return {
     mode: 'stateful',
@@ -80,7 +89,9 @@ export function planTraining(inputs: PlanInputs): TrainingPlan {
     parentCheckpointUri: champion.checkpointUri,
     dataSince: champion.highWaterMark,
     parentSamplesSeen: champion.samplesSeen,
-    reason: `${requested && inputs.stage < 3 ? 'requested ' : ''}stateful update of ${champion.versionId} on data after ${champion.highWaterMark}`,
+    reason:
+      `${requested && inputs.stage < 3 ? 'requested ' : ''}stateful update of ${champion.versionId} on data after ${champion.highWaterMark}` +
+      (champion.statefulChainLength >= inputs.recalibrateEvery ? ` (recalibration postponed: the last full retrain was not promoted; ${sinceFailed} stateful update(s) since, of ${inputs.recalibrateEvery} before the next)` : ''),
   };
 }
 

@@ -199,6 +199,9 @@ function replayStrategy(ctx: ReplayContext, strategy: RetrainStrategy, initial: 
   const windowDays = strategy.windowDays ?? spec.data.windowDays;
   const recalibrateEvery = strategy.kind === 'stage3' || strategy.kind === 'stage4' ? strategy.recalibrateEvery : 7;
 
+  // Stateful updates tried since a full retrain that the gate rejected (null: none pending), as
+  // activities/plan.ts reads it from lineage.
+  let sinceFailedRecalibration: number | null = null;
   const retrain = (t: number, trigger: string, signals?: string): RetrainEvent['outcome'] => {
     scoreUntil(t);
     const facts: ChampionFacts = {
@@ -210,6 +213,7 @@ function replayStrategy(ctx: ReplayContext, strategy: RetrainStrategy, initial: 
       highWaterMark: new Date(serving.trained.highWaterMarkMs).toISOString(),
       samplesSeen: serving.trained.samplesSeenTotal,
       statefulChainLength: serving.chain,
+      ...(sinceFailedRecalibration !== null ? { statefulUpdatesSinceFailedRecalibration: sinceFailedRecalibration } : {}),
     };
     const plan = planTraining({ stage: stageOf(strategy), architectureHash: ctx.architecture, recalibrateEvery, champion: facts, trainerSupportsWarmStart: true });
     // The pull: [t − window, t) for a full retrain, (high-water mark, t) for a stateful update.
@@ -229,6 +233,8 @@ function replayStrategy(ctx: ReplayContext, strategy: RetrainStrategy, initial: 
     compute.cpuSeconds += candidate.cpuSeconds;
     compute.trainingRows += candidate.rows.train;
     const verdict = settings.gate ? judgeBacktestCandidate(spec, candidate, serving.trained) : { promote: true, reason: 'promoted (no gate replayed)' };
+    if (plan.mode === 'stateless') sinceFailedRecalibration = verdict.promote ? null : 0;
+    else if (sinceFailedRecalibration !== null) sinceFailedRecalibration++;
     const event: RetrainEvent = { ...base, outcome: verdict.promote ? 'promoted' : 'rejected', rows: candidate.rows.pulled, samplesSeen: candidate.samplesSeen, cpuSeconds: candidate.cpuSeconds };
     if (settings.gate) event.detail = verdict.reason;
     events.push(event);

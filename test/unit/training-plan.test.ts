@@ -49,6 +49,20 @@ describe('planTraining', () => {
     expect(plan.reason).toContain('periodic recalibration: 2 stateful updates');
   });
 
+  it('a full retrain that was not promoted postpones the next recalibration: stateful updates go on for recalibrateEvery more', () => {
+    const due = { ...champion, statefulChainLength: 7 };
+    expect(planTraining({ ...base, champion: due }).mode).toBe('stateless');
+    const postponed = planTraining({ ...base, champion: { ...due, statefulUpdatesSinceFailedRecalibration: 0 } });
+    expect(postponed).toMatchObject({ mode: 'stateful', parentVersionId: 'ctr@v1.2', dataSince: '2026-01-30T23:59:00.000Z' });
+    expect(postponed.reason).toContain('recalibration postponed: the last full retrain was not promoted; 0 stateful update(s) since, of 7 before the next');
+    expect(planTraining({ ...base, champion: { ...due, statefulUpdatesSinceFailedRecalibration: 6 } }).mode).toBe('stateful');
+    const again = planTraining({ ...base, champion: { ...due, statefulUpdatesSinceFailedRecalibration: 7 } });
+    expect(again.mode).toBe('stateless');
+    expect(again.reason).toBe('periodic recalibration: 7 stateful updates since the last full retrain (7 since the last one that failed) (stateful.recalibrateEvery = 7)');
+    // Model iteration still forces a full retrain at once.
+    expect(planTraining({ ...base, architectureHash: 'arch-b', champion: { ...due, statefulUpdatesSinceFailedRecalibration: 0 } }).mode).toBe('stateless');
+  });
+
   it('the first version, and a requested full retrain, are stateless', () => {
     expect(planTraining({ ...base, champion: null })).toMatchObject({ mode: 'stateless', iteration: 'model', parentVersionId: null });
     expect(planTraining({ ...base, forceStateless: true }).reason).toBe('full retrain requested');
