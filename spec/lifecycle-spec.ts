@@ -111,6 +111,14 @@ export const statefulSpecSchema = z
   .object({
     /** Every N stateful updates, run one stateless retrain on the full window to recalibrate. */
     recalibrateEvery: z.number().int().min(1).max(10_000).default(7),
+    /**
+     * Built-in trainers: a stateful update merges the new window's feature moments into the
+     * parent's (Welford/Chan) and re-folds the standardisation into the weights, so the exported
+     * graph standardises with statistics of all data seen, not only the first window's. Default
+     * off: the parent's standardisation is kept. Needs the parent's checkpoint (built-in trainers
+     * always write one); a parent with only an ONNX file keeps its standardisation.
+     */
+    restandardize: z.boolean().optional(),
   })
   .strict();
 

@@ -147,7 +147,7 @@ export async function trainWithTrainerProcess(deps: TrainActivityDeps, request: 
       hparams =
         trainer.type === 'command'
           ? commandHyperparameters(trainer, task, request.hyperparameters)
-          : { ...builtinHyperparameters(trainer, task, request.hyperparameters, { restandardize: request.restandardize, parentSamplesSeen: request.parentSamplesSeen }) };
+          : { ...builtinHyperparameters(trainer, task, request.hyperparameters, { restandardize: restandardizeFor(request, log), parentSamplesSeen: request.parentSamplesSeen }) };
     } catch (error) {
       throw nonRetryable(TrainingFailure.InvalidSpec, `trainer settings for ${request.modelName} are invalid: ${(error as Error).message}`);
     }
@@ -303,6 +303,21 @@ export async function trainWithTrainerProcess(deps: TrainActivityDeps, request: 
     gpu?.release();
     rmSync(workDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Whether a stateful run re-folds merged feature moments into the weights: the request's say, else
+ * the spec's `stateful.restandardize`, which needs the parent's checkpoint (its moments) and is
+ * skipped, with a log line, for a parent that has only an ONNX file.
+ */
+function restandardizeFor(request: TrainRequestV2, log: (line: string) => void): boolean | undefined {
+  if (request.restandardize !== undefined) return request.restandardize;
+  if ((request.mode ?? 'stateless') !== 'stateful' || !request.spec.stateful?.restandardize) return undefined;
+  if (!request.parentCheckpointUri) {
+    log(`stateful.restandardize skipped: parent ${request.parentVersionId ?? request.parentArtifactUri} has no checkpoint (no feature moments to merge); its standardisation is kept`);
+    return undefined;
+  }
+  return true;
 }
 
 const WORK_DIR_PREFIX = 'flywheel-train-';

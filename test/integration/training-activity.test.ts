@@ -103,6 +103,31 @@ describe('trainWithTrainerProcess', () => {
     expect(reported.finalValidationLoss).toBe(reported.history[reported.history.length - 1].validationLoss);
   });
 
+  it('stateful.restandardize in the spec: the update merges the new window\'s feature moments into the parent\'s; skipped (and said) without a checkpoint', async () => {
+    const restandardizing = { ...spec, stateful: { ...spec.stateful, restandardize: true } };
+    const parent = await trainWithTrainerProcess({ store }, { pipelineRunId: 'retrain/ctr/rs-a', modelName: 'ctr', datasetUri: day1, spec: restandardizing });
+    expect(parent.init).toBe('fresh');
+    const parentMoments = decodeCheckpoint((await store.get(parent.checkpointUri!)).toString('utf8'), 'parent').moments;
+    const child = await trainWithTrainerProcess(
+      { store },
+      { pipelineRunId: 'retrain/ctr/rs-b', modelName: 'ctr', datasetUri: day2, spec: restandardizing, mode: 'stateful', parentCheckpointUri: parent.checkpointUri!, parentArtifactUri: parent.artifactUri },
+    );
+    expect(child.init).toBe('warm_start_restandardized');
+    // The standardisation folded into the child's weights is of all data seen: the merged moments
+    // count the parent's rows and the new window's.
+    const childMoments = decodeCheckpoint((await store.get(child.checkpointUri!)).toString('utf8'), 'child').moments;
+    expect(childMoments[0].count).toBeGreaterThan(parentMoments[0].count);
+    // Without a checkpoint there are no moments to merge: the update keeps the parent's standardisation and says why.
+    const lines: string[] = [];
+    const onnxOnly = await trainWithTrainerProcess(
+      { store },
+      { pipelineRunId: 'retrain/ctr/rs-c', modelName: 'ctr', datasetUri: day2, spec: restandardizing, mode: 'stateful', parentArtifactUri: parent.artifactUri, parentVersionId: 'ctr@v1' },
+      { log: (line) => lines.push(line) },
+    );
+    expect(onnxOnly.init).toBe('warm_start');
+    expect(lines).toContain('stateful.restandardize skipped: parent ctr@v1 has no checkpoint (no feature moments to merge); its standardisation is kept');
+  });
+
   it('stateful from the parent\'s ONNX file only (no checkpoint), with dataSinceMs and per-run overrides', async () => {
     const parent = await trainWithTrainerProcess({ store }, { pipelineRunId: 'retrain/ctr/c', modelName: 'ctr', datasetUri: day1, spec });
     const since = Date.UTC(2026, 1, 1, 6);
