@@ -259,7 +259,7 @@ function replayStrategy(ctx: ReplayContext, strategy: RetrainStrategy, initial: 
       }
       const { continual } = strategy;
       checks!.run++;
-      const signals = measureSignals({ history, nowMs: t, continual, champion: serving.trained, lastTrainedMs: lastVersionMs });
+      const signals = measureSignals({ history, nowMs: t, continual, champion: serving.trained, lastTrainedMs: lastVersionMs, driftPolicy: spec.monitoring?.drift });
       const reason = triggerReason(signals);
       if (!reason) continue;
       checks!.fired++;

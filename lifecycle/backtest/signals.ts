@@ -6,6 +6,7 @@
 import { accuracy, auc, logLoss, meanAbsoluteError, rootMeanSquaredError } from '../../ml/metrics';
 import { predictTabular } from '../../ml/tabular/predict';
 import { computeDriftReport, type ColumnSet } from '../../monitoring/drift-report';
+import type { DriftPolicy } from '../../monitoring/thresholds';
 import { driftTriggerSignal } from '../../monitoring/signals';
 import { PERFORMANCE_TRIGGER_METRICS, type ContinualSpec, type PerformanceTriggerMetric } from '../../spec/lifecycle-spec';
 import { parseDurationMs } from '../../spec/data-spec';
@@ -25,6 +26,8 @@ export interface SignalInputs {
   champion: TrainedModel;
   /** When the latest version was trained (production: the newest model_versions.created_at). */
   lastTrainedMs: number;
+  /** The spec's monitoring.drift policy, as production's drift trigger uses it; unset: the defaults. */
+  driftPolicy?: DriftPolicy;
 }
 
 /** Every trigger the strategy declares, measured on rows with event time before `nowMs`. */
@@ -47,7 +50,7 @@ export function measureSignals(inputs: SignalInputs): TriggerSignal[] {
     if (rows >= MIN_PERFORMANCE_ROWS && (PERFORMANCE_TRIGGER_METRICS[metric].task === 'regression' || hasBothClasses(labels))) value = METRICS[metric](labels, predictTabular(champion.model, frameOfRows(history, lo, nowHi)));
     signals.push(performanceSignal(metric, value, bound, rows));
   }
-  if (triggers.drift) signals.push(driftSignal(history, champion, nowHi, triggers.drift));
+  if (triggers.drift) signals.push(driftSignal(history, champion, nowHi, triggers.drift, inputs.driftPolicy));
   return signals;
 }
 
@@ -63,12 +66,12 @@ export const MIN_DRIFT_ROWS = 50;
 /**
  * The stage-4 drift trigger as production's evaluateDriftTrigger measures it: the latest
  * `windowRows` labelled rows before now against the champion's training snapshot (the rows its
- * pull returned), every feature under monitoring's default policy, through monitoring's own
+ * pull returned), every feature under the spec's monitoring.drift policy (else the defaults), through monitoring's own
  * driftTriggerSignal. Like production, it compares whatever span those rows cover: with a
  * time-of-day feature, a window that is not a whole number of days of traffic differs from the
  * snapshot in that feature alone (README: choose drift-window accordingly).
  */
-export function driftSignal(history: LabelledHistory, champion: TrainedModel, nowHi: number, rule: { shareDrifted: number; windowRows: number }): TriggerSignal {
+export function driftSignal(history: LabelledHistory, champion: TrainedModel, nowHi: number, rule: { shareDrifted: number; windowRows: number }, policy?: DriftPolicy): TriggerSignal {
   const lo = Math.max(0, nowHi - rule.windowRows);
   const rows = nowHi - lo;
   if (rows < MIN_DRIFT_ROWS) return { kind: 'drift', fired: false, value: null, threshold: rule.shareDrifted, detail: `only ${rows} labelled rows (a drift check needs ${MIN_DRIFT_ROWS})` };
@@ -77,6 +80,7 @@ export function driftSignal(history: LabelledHistory, champion: TrainedModel, no
     reference: columnSet(history, refLo, refHi),
     current: columnSet(history, lo, nowHi),
     features: [...history.layout.numeric.map((name) => ({ name, kind: 'numeric' as const })), ...history.layout.categorical.map((name) => ({ name, kind: 'categorical' as const }))],
+    ...(policy ? { policy } : {}),
   });
   return driftTriggerSignal(report, rule.shareDrifted, `the latest ${rows} labelled rows vs the champion's training snapshot (${refHi - refLo} rows)`);
 }
