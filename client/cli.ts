@@ -100,8 +100,9 @@ export function buildCli(): Command {
           const result = await applyModel(client, lineage.db, spec);
           output(
             !!o.json,
-            { model: result.model, outcome: result.outcome, specHash: result.specHash, stage: result.spec.stage, schedule: result.temporal.schedule, continual: result.temporal.continual },
-            `model ${result.model}: ${result.outcome} (spec ${result.specHash.slice(0, 12)}, stage ${result.spec.stage}); schedule ${result.temporal.schedule}; continual ${result.temporal.continual}`,
+            { model: result.model, outcome: result.outcome, specHash: result.specHash, stage: result.spec.stage, schedule: result.temporal.schedule, continual: result.temporal.continual, monitoring: result.temporal.monitoring },
+            `model ${result.model}: ${result.outcome} (spec ${result.specHash.slice(0, 12)}, stage ${result.spec.stage}); schedule ${result.temporal.schedule}; continual ${result.temporal.continual}` +
+              (result.temporal.monitoring === 'none' ? '' : `; monitoring schedule ${result.temporal.monitoring}`),
           );
         } finally {
           await client.connection.close();

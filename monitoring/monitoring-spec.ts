@@ -3,7 +3,7 @@
 // production window `flywheel monitor` uses when none is given. Every field is optional; unset,
 // monitoring keeps its defaults. Pure zod (the spec is parsed everywhere, workflows' types included).
 import { z } from 'zod';
-import { durationSchema } from '../spec/data-spec';
+import { durationSchema, parseDurationMs } from '../spec/data-spec';
 import { driftPolicyProblems, driftPolicySchema, type FeatureKind } from './thresholds';
 
 /** "2000" / "rows:2000" → { rows: 2000 }; "1d" / "duration:1d" → { duration: "1d" } (the CLI's --window forms). */
@@ -40,8 +40,21 @@ export const monitoringSpecSchema = z
     drift: driftPolicySchema.optional(),
     /** Default window of `flywheel monitor` (default "1d"). The drift trigger keeps its own windowRows. */
     window: monitoringWindowSchema.optional(),
+    /**
+     * Run monitoring on this interval at any stage (e.g. "1h"): a Temporal Schedule
+     * `monitoring-schedule/<model>` starts monitoringWorkflow, which computes and stores the window's
+     * signals (monitoring_signals) and refreshes the model's monitoring report. Unset: monitoring
+     * runs from `flywheel monitor` and, at stage 4, from each trigger check.
+     */
+    every: durationSchema.optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((section, ctx) => {
+    const every = section.every === undefined ? undefined : parseDurationMs(section.every);
+    if (every !== undefined && every !== null && every < 60_000) {
+      ctx.addIssue({ code: 'custom', path: ['every'], message: `monitoring.every "${section.every}" is under a minute: each run reads a whole production window; use "1m" or more, e.g. "1h"` });
+    }
+  });
 
 export type MonitoringSpec = z.output<typeof monitoringSpecSchema>;
 

@@ -1,5 +1,6 @@
 // Makes Temporal match a model's maturity stage: stage 1 nothing, stages 2-3 one Schedule per
-// model, stage 4 one long-running continual workflow. Applying the same spec twice changes nothing.
+// model, stage 4 one long-running continual workflow; at any stage, a monitoring Schedule when the
+// spec sets monitoring.every (schedules/monitoring.ts). Applying the same spec twice changes nothing.
 // Alongside, once per client: the deployment-wide `artifact-sweep` Schedule (schedules/sweep.ts).
 import { createHash } from 'node:crypto';
 import {
@@ -19,6 +20,7 @@ import { parseDurationMs } from '../spec/data-spec';
 import { MaturityStage, ModelName, TriggerReason } from '../workflows/search-attributes';
 import { ORCHESTRATION_QUEUE } from '../workflows/task-queues';
 import type { RetrainInput } from '../workflows/types';
+import { desiredMonitoringSchedule, monitoringScheduleHash, monitoringScheduleIdFor } from './monitoring';
 import { ensureSweepSchedule } from './sweep';
 
 export type ReconcileOutcome = 'none' | 'created' | 'updated' | 'unchanged' | 'removed';
@@ -26,8 +28,11 @@ export type ReconcileOutcome = 'none' | 'created' | 'updated' | 'unchanged' | 'r
 export interface ReconcileResult {
   schedule: ReconcileOutcome;
   continual: 'none' | 'started' | 'running' | 'stopped';
+  /** The monitoring Schedule (spec monitoring.every), at any stage: schedules/monitoring.ts. */
+  monitoring: ReconcileOutcome;
   scheduleId: string;
   continualWorkflowId: string;
+  monitoringScheduleId: string;
 }
 
 export function scheduleIdFor(model: string): string {
@@ -89,9 +94,8 @@ function hashOf(description: ScheduleDescription): string {
   return String(action ?? description.memo?.[HASH_MEMO_KEY] ?? '');
 }
 
-/** desiredSchedule as ScheduleHandle.update takes it, the hash in the action's memo. */
-function scheduleUpdate(spec: ModelSpec, hash: string): ScheduleUpdateOptions<ScheduleOptionsStartWorkflowAction<Workflow>> {
-  const options = desiredSchedule(spec);
+/** A desired schedule as ScheduleHandle.update takes it, the hash in the action's memo. */
+function scheduleUpdate(options: ScheduleOptions, hash: string): ScheduleUpdateOptions<ScheduleOptionsStartWorkflowAction<Workflow>> {
   const action = options.action as ScheduleOptionsStartWorkflowAction<Workflow>;
   return { spec: options.spec, action: { ...action, memo: { ...action.memo, [HASH_MEMO_KEY]: hash } }, policies: options.policies, state: { paused: options.state?.paused, note: options.state?.note } };
 }
@@ -149,6 +153,31 @@ async function stopContinual(client: Client, model: string, reason: string): Pro
   }
 }
 
+/**
+ * Creates or updates one schedule in place to match `desired` (null: none wanted), pushing the
+ * undo of what it changed. A removal is only reported: the caller deletes last, once nothing can fail.
+ */
+async function placeSchedule(
+  client: Client,
+  handle: ScheduleHandle,
+  existing: ScheduleDescription | null,
+  desired: ScheduleOptions | null,
+  hash: string,
+  undo: Array<() => Promise<unknown>>,
+): Promise<ReconcileOutcome> {
+  if (!desired) return existing ? 'removed' : 'none';
+  if (existing && hashOf(existing) === hash) return 'unchanged';
+  if (existing) {
+    // In place: a refused update leaves the old schedule, and its run history stays.
+    await handle.update(() => scheduleUpdate(desired, hash));
+    undo.push(() => handle.update(() => existing as unknown as ScheduleUpdateOptions<ScheduleOptionsStartWorkflowAction<Workflow>>));
+    return 'updated';
+  }
+  await client.schedule.create({ ...desired, action: scheduleUpdate(desired, hash).action, memo: { [HASH_MEMO_KEY]: hash } });
+  undo.push(() => handle.delete());
+  return 'created';
+}
+
 export interface ReconcileHooks {
   /**
    * Stores the spec. Called once the schedule is in place and before a continual workflow starts
@@ -172,26 +201,15 @@ export async function reconcileModel(client: Client, spec: ModelSpec, hooks: Rec
   const handle = client.schedule.getHandle(scheduleId);
   await ensureSweepSchedule(client);
   const existing = await describeSchedule(handle);
+  const monitoringHandle = client.schedule.getHandle(monitoringScheduleIdFor(spec.name));
+  const existingMonitoring = await describeSchedule(monitoringHandle);
   const continualNow = await continualStatus(client, continualWorkflowId);
 
   const undo: Array<() => Promise<unknown>> = [];
   try {
-    let schedule: ReconcileOutcome;
     const wanted = spec.stage === 2 || spec.stage === 3;
-    const hash = scheduleHash(spec);
-    if (!wanted) schedule = existing ? 'removed' : 'none';
-    else if (existing && hashOf(existing) === hash) schedule = 'unchanged';
-    else if (existing) {
-      // In place: a refused update leaves the old schedule, and its run history stays.
-      await handle.update(() => scheduleUpdate(spec, hash));
-      undo.push(() => handle.update(() => existing as unknown as ScheduleUpdateOptions<ScheduleOptionsStartWorkflowAction<Workflow>>));
-      schedule = 'updated';
-    } else {
-      const options = desiredSchedule(spec);
-      await client.schedule.create({ ...options, action: scheduleUpdate(spec, hash).action, memo: { [HASH_MEMO_KEY]: hash } });
-      undo.push(() => handle.delete());
-      schedule = 'created';
-    }
+    const schedule = await placeSchedule(client, handle, existing, wanted ? desiredSchedule(spec) : null, scheduleHash(spec), undo);
+    const monitoring = await placeSchedule(client, monitoringHandle, existingMonitoring, desiredMonitoringSchedule(spec), monitoringScheduleHash(spec), undo);
 
     if (hooks.commit) {
       await hooks.commit();
@@ -212,7 +230,8 @@ export async function reconcileModel(client: Client, spec: ModelSpec, hooks: Rec
       continual = 'stopped';
     }
     if (schedule === 'removed') await handle.delete();
-    return { schedule, continual, scheduleId, continualWorkflowId };
+    if (monitoring === 'removed') await monitoringHandle.delete();
+    return { schedule, continual, monitoring, scheduleId, continualWorkflowId, monitoringScheduleId: monitoringHandle.scheduleId };
   } catch (error) {
     for (const step of undo.reverse()) {
       await step().catch(() => undefined);

@@ -12,7 +12,8 @@
 // Paths recorded: retrainWorkflow promoted, rejected, failed (bad input), with an approval update,
 // with a staged-rollout child; rolloutWorkflow standalone with operator pause/resume updates;
 // continualLearningWorkflow through one trigger, its retrain child and its exit; the
-// freshnessExperimentWorkflow; artifactSweepWorkflow removing a finished run's scratch. The database URL the workers use carries a password placeholder and
+// freshnessExperimentWorkflow; artifactSweepWorkflow removing a finished run's scratch; monitoringWorkflow
+// measuring a production window. The database URL the workers use carries a password placeholder and
 // the labelled rows carry marker values, so the replay test can prove neither reaches a payload.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -32,6 +33,7 @@ import { applyModelSpec } from '../lineage/models';
 import { generateCtrHistory, type LabelledExample } from '../scenarios/ctr-history';
 import { pauseRollout, resumeRollout, startRollout } from '../serving/rollout-control';
 import { openArtifactStore } from '../storage/artifact-store';
+import { seedScenario } from '../test/support/monitoring';
 import { registerVersion, seedChampion } from '../test/support/traffic';
 import { createWorkers } from '../worker/workers';
 import { ModelName, MaturityStage } from '../workflows/search-attributes';
@@ -235,6 +237,20 @@ const scenarios: Record<string, Scenario> = {
     const result = (await handle.result()) as { removed: number };
     if (result.removed !== 2) throw new Error(`artifact-sweep: expected 2 files removed, got ${result.removed}`);
     return [{ name: 'artifact-sweep', description: 'artifactSweepWorkflow: validate the input, sweepArtifacts removes a finished run’s scratch, summary', handle }];
+  },
+
+  async monitoring({ client, lineage, store }) {
+    // Four simulated days in the prediction log, the champion trained on the first two.
+    await seedScenario(lineage.db, store, { name: 'hist-monitor', days: 4, referenceDays: 2, rowsPerDay: 300, seed: 5, specExtra: { monitoring: { window: '500' } } });
+    const handle = await client.workflow.start('monitoringWorkflow', {
+      taskQueue: ORCHESTRATION_QUEUE,
+      workflowId: 'monitor/hist-monitor/fixture',
+      args: [{ modelName: 'hist-monitor' }],
+      typedSearchAttributes: [{ key: ModelName, value: 'hist-monitor' }],
+    });
+    const summary = (await handle.result()) as { signalsStored: number };
+    if (!(summary.signalsStored > 0)) throw new Error(`monitoring: expected stored signals, got ${JSON.stringify(summary)}`);
+    return [{ name: 'monitoring', description: 'monitoringWorkflow: computeMonitoring on the window ending at the start time, signals stored, summary', handle }];
   },
 
   async freshness({ client, lineage }) {

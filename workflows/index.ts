@@ -4,3 +4,4 @@ export { continualLearningWorkflow } from './continual';
 export { rolloutWorkflow } from './rollout';
 export { freshnessExperimentWorkflow } from './freshness';
 export { artifactSweepWorkflow } from './sweep';
+export { monitoringWorkflow } from './monitoring';

@@ -41,6 +41,13 @@ describe('spec monitoring section', () => {
     expect(parseModelSpec(spec).monitoring).toEqual(spec.monitoring);
   });
 
+  it('takes a schedule interval of a minute or more, naming the field when it is shorter or not a duration', () => {
+    expect(parseModelSpec({ ...base, monitoring: { every: '1h' } }).monitoring).toEqual({ every: '1h' });
+    expect(problemsOf({ ...base, monitoring: { every: '1m' } })).toEqual([]);
+    expect(problemsOf({ ...base, monitoring: { every: '30s' } })).toEqual([expect.stringMatching(/^monitoring\.every: monitoring\.every "30s" is under a minute/)]);
+    expect(problemsOf({ ...base, monitoring: { every: 'hourly' } })).toEqual([expect.stringMatching(/^monitoring\.every: use a positive number and a unit/)]);
+  });
+
   it('names every bad field: unknown features, methods of the wrong kind, thresholds, windows, unknown keys', () => {
     const problems = problemsOf({
       ...base,
